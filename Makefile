@@ -1,0 +1,45 @@
+# FeedBench: set-up, build, test, benchmark. README and .ci/run call these targets.
+SHELL := /bin/bash
+APT_PACKAGES := libhdf5-dev liblmdb-dev libopenblas-dev protobuf-compiler pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT_BUILD_FLAGS ?=
+NET ?= benchmarks/nets/mnist-mlp.yaml
+
+.PHONY: setup build release test bench step-bench peers clean
+
+# Installs the Debian packages that are missing (apt-get update once, first).
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: setup
+	swift build $(SWIFT_BUILD_FLAGS)
+
+release: setup
+	swift build -c release $(SWIFT_BUILD_FLAGS)
+
+# The test suite (debug build).
+test: setup
+	swift test $(SWIFT_BUILD_FLAGS)
+
+# The main job. Until the storage benchmark lands: the gradient check of the example
+# network, then the engine's training-step benchmark.
+bench: release
+	.build/release/feedbench gradcheck $(NET)
+	.build/release/benchmarks step
+
+# Training-step time, side by side with PyTorch when it is installed (make peers).
+step-bench: release
+	.build/release/benchmarks step --peers
+
+# Python packages for the peer measurements and the fixture scripts.
+peers:
+	python3 -m pip install -q -r benchmarks/peers/requirements.txt
+
+clean:
+	rm -rf .build

@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - System libraries (Debian packages; `make setup` installs them)
+
+let systemLibraries: [Target] = [
+    .systemLibrary(
+        name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+        providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+        name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
+        providers: [.apt(["libhdf5-dev"])]),
+    .systemLibrary(
+        name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
+        providers: [.apt(["liblmdb-dev"])]),
+]
+
+// MARK: - Libraries and tools
+
+let modules: [Target] = [
+    .target(
+        name: "Graph",
+        dependencies: [
+            "CBLAS",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "RealModule", package: "swift-numerics"),
+        ]),
+    .executableTarget(
+        name: "feedbench",
+        dependencies: [
+            "Graph",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+    .executableTarget(
+        name: "benchmarks",
+        dependencies: ["Graph", "CBLAS"],
+        path: "benchmarks",
+        exclude: ["nets", "peers", "README.md"]),
+]
+
+// MARK: - Tests (one target per module)
+
+let tests: [Target] = [
+    .testTarget(name: "GraphTests", dependencies: ["Graph"]),
+    .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "Graph"]),
+]
+
+let package = Package(
+    name: "FeedBench",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Graph", targets: ["Graph"]),
+        .executable(name: "feedbench", targets: ["feedbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: systemLibraries + modules + tests
+)

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `feedbench` command: how fast storage feeds a network, and which layout to keep.
+@main
+struct FeedBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "feedbench",
+        abstract: "Measure how fast HDF5, LMDB and raw storage feed a small graph engine.",
+        subcommands: [GradCheckCommand.self, TimeCommand.self])
+}
+
+/// A failure the user caused (a bad file, a bad spec); printed as one line, exit code 1.
+struct UserError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
