@@ -1,1 +1,23 @@
-// placeholder entry, replaced below
+// The benchmark target. `benchmarks step` times one training step of the engine's two
+// reference MLPs and, with `--peers`, PyTorch's step on the same shapes in the same run.
+import Foundation
+import Graph
+
+BLASKernels.relaunchWithWidestKernelsIfNeeded()
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "step":
+    do {
+        try StepBenchmark(arguments: Array(arguments.dropFirst())).run()
+    } catch {
+        FileHandle.standardError.write(Data("benchmarks: \(error)\n".utf8))
+        exit(1)
+    }
+default:
+    print("""
+        usage: benchmarks step [--peers] [--iterations N] [--threads T] [--out FILE.csv]
+          step   training-step time (forward + backward + SGD-momentum update) of
+                 MLP 3072-1024-512-10 and 784-1024-512-10, batch 128, float32
+        """)
+    exit(arguments.isEmpty ? 0 : 2)
+}

@@ -1,8 +1,19 @@
 import ArgumentParser
+import Graph
 
 /// The `feedbench` command: how fast storage feeds a network, and which layout to keep.
 @main
 struct FeedBench: ParsableCommand {
+    static func main() {
+        BLASKernels.relaunchWithWidestKernelsIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "feedbench",
         abstract: "Measure how fast HDF5, LMDB and raw storage feed a small graph engine.",

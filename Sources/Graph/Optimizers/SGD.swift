@@ -39,6 +39,8 @@ public final class SGD<Scalar: TensorScalar> {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func update(
         weight: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
         velocity: UnsafeMutablePointer<Scalar>, count: Int
