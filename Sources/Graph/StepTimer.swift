@@ -29,19 +29,20 @@ public struct StepTimer {
         var forward = 0.0, backward = 0.0, update = 0.0
         var steps: [Double] = []
         steps.reserveCapacity(iterations)
-        let allocationsBefore = TensorAllocations.count
-        for _ in 0..<iterations {
-            let t0 = clock.now
-            try graph.forward()
-            let t1 = clock.now
-            graph.backward()
-            let t2 = clock.now
-            optimizer.step(graph)
-            let t3 = clock.now
-            forward += milliseconds(t1 - t0)
-            backward += milliseconds(t2 - t1)
-            update += milliseconds(t3 - t2)
-            steps.append(milliseconds(t3 - t0))
+        let (_, allocations) = try TensorAllocations.counting {
+            for _ in 0..<iterations {
+                let t0 = clock.now
+                try graph.forward()
+                let t1 = clock.now
+                graph.backward()
+                let t2 = clock.now
+                optimizer.step(graph)
+                let t3 = clock.now
+                forward += milliseconds(t1 - t0)
+                backward += milliseconds(t2 - t1)
+                update += milliseconds(t3 - t2)
+                steps.append(milliseconds(t3 - t0))
+            }
         }
         let n = Double(iterations)
         let sorted = steps.sorted()
@@ -49,7 +50,7 @@ public struct StepTimer {
             forwardMs: forward / n, backwardMs: backward / n, updateMs: update / n,
             stepMs: steps.reduce(0, +) / n, medianStepMs: percentile(sorted, 0.5),
             p95StepMs: percentile(sorted, 0.95), stepsMs: steps,
-            allocations: TensorAllocations.count - allocationsBefore)
+            allocations: allocations)
     }
 
     /// The q-quantile of sorted values (linear interpolation between ranks).

@@ -4,8 +4,27 @@ import Synchronization
 /// training step after the first allocates nothing.
 public enum TensorAllocations {
     static let counter = Atomic<Int>(0)
-    /// Allocations made so far in this process.
+
+    final class Scope: Sendable {
+        let count = Atomic<Int>(0)
+    }
+    @TaskLocal static var scope: Scope?
+
+    /// Allocations made so far in this process, by every thread.
     public static var count: Int { counter.load(ordering: .relaxed) }
+
+    /// Runs `body` and counts the allocations made inside it by this task only, so that
+    /// work running concurrently elsewhere does not show.
+    public static func counting<R>(_ body: () throws -> R) rethrows -> (result: R, allocations: Int) {
+        let scope = Scope()
+        let result = try $scope.withValue(scope) { try body() }
+        return (result, scope.count.load(ordering: .relaxed))
+    }
+
+    static func record() {
+        counter.add(1, ordering: .relaxed)
+        scope?.count.add(1, ordering: .relaxed)
+    }
 }
 
 /// A dense, row-major array of scalars with a shape; the first axis is the sample axis.
@@ -32,7 +51,7 @@ public final class Tensor<Scalar: TensorScalar> {
         self.capacity = Swift.max(count, 1)
         self.pointer = .allocate(capacity: capacity)
         pointer.initialize(repeating: 0, count: capacity)
-        TensorAllocations.counter.add(1, ordering: .relaxed)
+        TensorAllocations.record()
     }
 
     /// A tensor holding `scalars` in row-major order.
@@ -59,7 +78,7 @@ public final class Tensor<Scalar: TensorScalar> {
             capacity = newCount
             pointer = .allocate(capacity: capacity)
             pointer.initialize(repeating: 0, count: capacity)
-            TensorAllocations.counter.add(1, ordering: .relaxed)
+            TensorAllocations.record()
         }
         shape = newShape
         count = newCount
