@@ -12,6 +12,17 @@ public struct GradientCheckResult: Sendable {
     /// The analytic and numeric gradient at `worstIndex`.
     public let worstAnalytic: Double
     public let worstNumeric: Double
+
+    public init(name: String, shape: [Int], checked: Int, maxRelativeError: Double,
+                worstIndex: Int, worstAnalytic: Double, worstNumeric: Double) {
+        self.name = name
+        self.shape = shape
+        self.checked = checked
+        self.maxRelativeError = maxRelativeError
+        self.worstIndex = worstIndex
+        self.worstAnalytic = worstAnalytic
+        self.worstNumeric = worstNumeric
+    }
 }
 
 /// Compares backward's gradients with central differences, in Double.

@@ -12,6 +12,9 @@ public struct SpecError: Error, CustomStringConvertible {
 extension NetworkSpec {
     /// Reads a spec file. Errors name the file.
     public init(contentsOf url: URL) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw SpecError("\(url.path): no such file")
+        }
         let text: String
         do {
             text = try String(contentsOf: url, encoding: .utf8)
