@@ -1,41 +1,61 @@
 import Foundation
 
-/// Runs the Python peer scripts under benchmarks/peers/ and reads their one-line JSON.
-enum PeerRunner {
-    struct TorchStep: Decodable {
-        let medianMs: Double
-        let p95Ms: Double
-        let gemmMs: Double
-        enum CodingKeys: String, CodingKey {
-            case medianMs = "median_ms", p95Ms = "p95_ms", gemmMs = "gemm_ms"
+/// A Python peer script kept running, answering timing requests line by line, so that
+/// blocks of its steps can be interleaved with ours in the same run.
+final class TorchStepWorker {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var buffer = Data()
+
+    /// Starts `peers/torch_step.py`; nil when python3 or torch is missing.
+    init?(sizes: [Int], batch: Int, threads: Int) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("peers/torch_step.py").path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--sizes", sizes.map(String.init).joined(separator: ","),
+                             "--batch", String(batch), "--threads", String(threads)]
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        guard let ready = readLine(), ready.contains("ready") else {
+            process.waitUntilExit()
+            return nil
         }
     }
 
-    /// PyTorch's step time, or nil when python3 or torch is missing.
-    static func torchStep(sizes: [Int], batch: Int, threads: Int, iterations: Int) throws -> TorchStep? {
-        let script = peersDirectory.appendingPathComponent("torch_step.py").path
-        guard let out = run(["python3", script, "--sizes", sizes.map(String.init).joined(separator: ","),
-                             "--batch", String(batch), "--threads", String(threads),
-                             "--iterations", String(iterations)]) else { return nil }
-        return try JSONDecoder().decode(TorchStep.self, from: Data(out.utf8))
+    deinit {
+        if process.isRunning {
+            try? input.fileHandleForWriting.write(contentsOf: Data("quit\n".utf8))
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
     }
 
-    static var peersDirectory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peers")
+    /// Times `count` training steps; milliseconds per step.
+    func steps(_ count: Int) throws -> [Double] { try request("step \(count)") }
+
+    /// Times `count` repetitions of the step's matrix products alone.
+    func gemms(_ count: Int) throws -> [Double] { try request("gemm \(count)") }
+
+    private func request(_ line: String) throws -> [Double] {
+        try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+        struct Answer: Decodable { let ms: [Double] }
+        guard let answer = readLine() else { throw BenchmarkError("the PyTorch peer stopped answering") }
+        return try JSONDecoder().decode(Answer.self, from: Data(answer.utf8)).ms
     }
 
-    /// Runs a command; returns its last stdout line, or nil when it could not run or failed
-    /// with exit code 3 (the scripts' "a package is missing").
-    private static func run(_ command: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init)
+    private func readLine() -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return line
+            }
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { return nil }
+            buffer.append(chunk)
+        }
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Graph
 
-/// Times the engine's training step on the reference shapes, and PyTorch's when asked.
+/// Times the engine's training step on the reference shapes and, with `--peers`,
+/// PyTorch's on the same shapes, in interleaved blocks so that both meet the same machine.
 struct StepBenchmark {
     struct Case {
         let name: String
         let sizes: [Int]  // input, hidden…, classes
-        let goal: Double  // largest allowed ratio to PyTorch's median
+        let goal: Double  // largest ratio to PyTorch's median the engine issue allows
     }
 
     static let cases = [
@@ -15,7 +16,8 @@ struct StepBenchmark {
     ]
 
     var peers = false
-    var iterations = 200
+    var rounds = 10
+    var stepsPerRound = 20
     var threads = 2
     var batch = 128
     var output: String?
@@ -23,16 +25,21 @@ struct StepBenchmark {
     init(arguments: [String]) throws {
         var rest = arguments[...]
         while let flag = rest.popFirst() {
-            func value() throws -> String {
-                guard let v = rest.popFirst() else { throw BenchmarkError("\(flag) needs a value") }
-                return v
+            func value() throws -> Int {
+                guard let v = rest.popFirst(), let n = Int(v), n > 0 else {
+                    throw BenchmarkError("\(flag) needs a positive integer")
+                }
+                return n
             }
             switch flag {
             case "--peers": peers = true
-            case "--iterations": iterations = try positive(value(), flag)
-            case "--threads": threads = try positive(value(), flag)
-            case "--batch": batch = try positive(value(), flag)
-            case "--out": output = try value()
+            case "--rounds": rounds = try value()
+            case "--steps": stepsPerRound = try value()
+            case "--threads": threads = try value()
+            case "--batch": batch = try value()
+            case "--out":
+                guard let path = rest.popFirst() else { throw BenchmarkError("--out needs a file name") }
+                output = path
             default: throw BenchmarkError("unknown option \(flag)")
             }
         }
@@ -40,51 +47,74 @@ struct StepBenchmark {
 
     func run() throws {
         BLASThreads.set(threads)
+        print("engine step: batch \(batch), float32, \(threads) threads, \(rounds) rounds × \(stepsPerRound) steps"
+            + (peers ? ", interleaved with PyTorch" : ""))
+        print("OpenBLAS kernels: \(BLASKernels.coreName)"
+            + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
         var rows: [[String]] = []
-        print("engine step: batch \(batch), float32, \(threads) threads, \(iterations) steps after warm-up")
-        print("BLAS: \(BLASThreads.configuration)")
         for c in Self.cases {
-            let ours = try measureEngine(c)
-            var line = String(
-                format: "%@  ours: median %.2f ms (p95 %.2f; fwd %.2f, bwd %.2f, update %.2f), allocations after warm-up: %d",
-                c.name, ours.medianStepMs, ours.p95StepMs, ours.forwardMs, ours.backwardMs, ours.updateMs, ours.allocations)
-            var row = [c.name, "feedbench", String(batch), String(threads), fmt(ours.medianStepMs), fmt(ours.p95StepMs), "", ""]
-            if peers {
-                if let torch = try PeerRunner.torchStep(sizes: c.sizes, batch: batch, threads: threads, iterations: iterations) {
-                    let ratio = ours.medianStepMs / torch.medianMs
-                    line += String(format: "\n%@  torch: median %.2f ms (GEMMs alone %.2f ms); ratio ours/torch %.2f (goal ≤ %.2f) %@",
-                                   c.name, torch.medianMs, torch.gemmMs, ratio, c.goal, ratio <= c.goal ? "met" : "NOT met")
-                    row[6] = fmt(ratio)
-                    rows.append([c.name, "torch", String(batch), String(threads), fmt(torch.medianMs), fmt(torch.p95Ms), "", fmt(torch.gemmMs)])
-                } else {
-                    line += "\n\(c.name)  torch: skipped (python3 with torch not found; `make peers` installs it)"
+            let spec = NetworkSpec.mlp(
+                inputShape: [c.sizes[0]], hidden: Array(c.sizes.dropFirst().dropLast()), classes: c.sizes.last!)
+            let graph = try Graph<Float>(spec: spec, seed: 1)
+            try graph.feedRandom(batch: batch, seed: 1)
+            let sgd = SGD<Float>(learningRate: 0.001, momentum: 0.9, threads: threads)
+            let torch = peers ? TorchStepWorker(sizes: c.sizes, batch: batch, threads: threads) : nil
+            var ours: [Double] = [], theirs: [Double] = [], theirGemms: [Double] = []
+            var ourParts = (forward: 0.0, backward: 0.0, update: 0.0), allocations = 0
+            for _ in 0..<rounds {
+                settle()
+                let t = try StepTimer.measure(graph: graph, optimizer: sgd, iterations: stepsPerRound)
+                ours += t.stepsMs
+                ourParts.forward += t.forwardMs / Double(rounds)
+                ourParts.backward += t.backwardMs / Double(rounds)
+                ourParts.update += t.updateMs / Double(rounds)
+                allocations += t.allocations
+                if let torch {
+                    settle()
+                    theirs += try torch.steps(stepsPerRound)
+                    settle()
+                    theirGemms += try torch.gemms(stepsPerRound / 2 + 1)
                 }
             }
-            rows.insert(row, at: rows.count - (rows.last?[0] == c.name ? 1 : 0))
-            print(line)
+            let median = median(ours), p95 = StepTimer.percentile(ours.sorted(), 0.95)
+            print(String(format: "%@  ours:  median %6.2f ms  p95 %6.2f  (forward %.2f, backward %.2f, update %.2f); allocations after warm-up: %d",
+                         c.name, median, p95, ourParts.forward, ourParts.backward, ourParts.update, allocations))
+            var ratio = ""
+            if peers && theirs.isEmpty {
+                print("\(c.name)  torch: skipped (python3 with torch not found; `make peers` installs it)")
+            } else if !theirs.isEmpty {
+                let theirMedian = self.median(theirs)
+                let r = median / theirMedian
+                ratio = fmt(r)
+                print(String(format: "%@  torch: median %6.2f ms  p95 %6.2f  (GEMMs alone %.2f ms)",
+                             c.name, theirMedian, StepTimer.percentile(theirs.sorted(), 0.95), self.median(theirGemms)))
+                print(String(format: "%@  ratio ours/torch %.2f (goal ≤ %.2f): %@",
+                             c.name, r, c.goal, r <= c.goal ? "met" : "NOT met"))
+                rows.append([c.name, "torch", String(batch), String(threads), "", fmt(theirMedian),
+                             fmt(StepTimer.percentile(theirs.sorted(), 0.95)), "", fmt(self.median(theirGemms))])
+            }
+            rows.insert([c.name, "feedbench", String(batch), String(threads), BLASKernels.coreName, fmt(median), fmt(p95), ratio, ""],
+                        at: max(0, rows.count - (theirs.isEmpty ? 0 : 1)))
         }
-        if let output {
-            let header = ["case", "backend", "batch_size", "threads", "step_ms_median", "step_ms_p95", "ratio_to_torch", "gemm_ms"]
-            let text = ([header] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
-            let temporary = output + ".partial"
-            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: output), withItemAt: URL(fileURLWithPath: temporary))
-            print("wrote \(output)")
-        }
+        if let output { try writeCSV(rows, to: output) }
     }
 
-    private func measureEngine(_ c: Case) throws -> StepTimer.Timing {
-        let spec = NetworkSpec.mlp(inputShape: [c.sizes[0]], hidden: Array(c.sizes.dropFirst().dropLast()), classes: c.sizes.last!)
-        let graph = try Graph<Float>(spec: spec, seed: 1)
-        try graph.feedRandom(batch: batch, seed: 1)
-        let sgd = SGD<Float>(learningRate: 0.001, momentum: 0.9, threads: threads)
-        return try StepTimer.measure(graph: graph, optimizer: sgd, iterations: iterations)
-    }
+    /// Lets spinning BLAS / OpenMP worker threads of the previous block go idle.
+    private func settle() { Thread.sleep(forTimeInterval: 0.25) }
+
+    private func median(_ values: [Double]) -> Double { StepTimer.percentile(values.sorted(), 0.5) }
 
     private func fmt(_ x: Double) -> String { String(format: "%.4f", x) }
-    private func positive(_ s: String, _ flag: String) throws -> Int {
-        guard let v = Int(s), v > 0 else { throw BenchmarkError("\(flag) needs a positive integer, got '\(s)'") }
-        return v
+
+    private func writeCSV(_ rows: [[String]], to path: String) throws {
+        let header = ["case", "backend", "batch_size", "threads", "blas_kernels", "step_ms_median", "step_ms_p95",
+                      "ratio_to_torch", "gemm_ms_median"]
+        let text = ([header] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        let temporary = path + ".partial"
+        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        print("wrote \(path)")
     }
 }
 

@@ -15,7 +15,7 @@ case "step":
     }
 default:
     print("""
-        usage: benchmarks step [--peers] [--iterations N] [--threads T] [--out FILE.csv]
+        usage: benchmarks step [--peers] [--rounds R] [--steps S] [--threads T] [--batch B] [--out FILE.csv]
           step   training-step time (forward + backward + SGD-momentum update) of
                  MLP 3072-1024-512-10 and 784-1024-512-10, batch 128, float32
         """)

@@ -1,8 +1,13 @@
 """PyTorch's training step on the engine benchmark's MLP, for `benchmarks step --peers`.
 
-Times forward + backward + SGD-momentum update of an MLP (ReLU between dense layers,
-softmax cross-entropy) on random float32 data, and separately the same step's GEMMs
-alone. Prints one JSON line: median_ms, p95_ms, gemm_ms. Exit code 3 when torch is missing.
+Builds an MLP (ReLU between dense layers, softmax cross-entropy, SGD with momentum) on
+random float32 data, then serves timing requests on stdin, one per line, so the Swift
+benchmark can interleave blocks of its own steps with blocks of these:
+  step N   time N training steps (forward + backward + update)
+  gemm N   time N times the same step's matrix products alone
+  quit
+Each answer is one JSON line: {"ms": [...]}. The first line printed is {"ready": true}.
+Exit code 3 when torch is missing.
 """
 import argparse
 import json
@@ -20,7 +25,6 @@ def main():
     p.add_argument("--sizes", default="3072,1024,512,10")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--iterations", type=int, default=200)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -42,19 +46,7 @@ def main():
         loss.backward()
         opt.step()
 
-    def timed(fn, n):
-        fn()
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1000)
-        times.sort()
-        return times[len(times) // 2], times[int(0.95 * (len(times) - 1))]
-
-    median, p95 = timed(step, a.iterations)
-
-    # The same step's matrix products alone: forward x·Wᵀ, backward dX and dW per layer
+    # The same step's matrix products alone: forward x·Wᵀ, backward dW and dX per layer
     # (no dX for the first layer, as autograd skips it for data).
     weights = [torch.randn(sizes[i], sizes[i - 1]) for i in range(1, len(sizes))]
     acts = [torch.randn(a.batch, s) for s in sizes]
@@ -68,8 +60,21 @@ def main():
             if i > 0:
                 torch.mm(g, weights[i])
 
-    gemm_median, _ = timed(gemms, a.iterations)
-    print(json.dumps({"median_ms": median, "p95_ms": p95, "gemm_ms": gemm_median}))
+    for _ in range(3):
+        step()
+        gemms()
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        fn = step if words[0] == "step" else gemms
+        times = []
+        for _ in range(int(words[1])):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1000)
+        print(json.dumps({"ms": times}), flush=True)
 
 
 if __name__ == "__main__":
