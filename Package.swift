@@ -25,10 +25,12 @@ let modules: [Target] = [
             .product(name: "Yams", package: "Yams"),
             .product(name: "RealModule", package: "swift-numerics"),
         ]),
+    .target(name: "HDF5", dependencies: ["CHDF5"]),
+    .target(name: "DataSources", dependencies: ["Graph", "HDF5"]),
     .executableTarget(
         name: "feedbench",
         dependencies: [
-            "Graph",
+            "Graph", "DataSources", "HDF5",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
     .executableTarget(
@@ -42,6 +44,8 @@ let modules: [Target] = [
 
 let tests: [Target] = [
     .testTarget(name: "GraphTests", dependencies: ["Graph"]),
+    .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+    .testTarget(name: "DataSourcesTests", dependencies: ["DataSources", "HDF5", "Graph"]),
     .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "Graph"]),
 ]
 
@@ -50,6 +54,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Graph", targets: ["Graph"]),
+        .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "DataSources", targets: ["DataSources"]),
         .executable(name: "feedbench", targets: ["feedbench"]),
     ],
     dependencies: [

@@ -1,0 +1,336 @@
+import Foundation
+import Graph
+import HDF5
+
+/// Reads an HDF5 split set the way Caffe's HDF5Data layer names it: a list file of HDF5
+/// files (or one `.h5`), each with datasets `data` [N, …] and `label` [N] or [N, 1].
+///
+/// Every file is opened and checked before the first batch: both datasets present, equal
+/// N, one sample shape across files, supported element types. Labels (one number per
+/// sample) are read once; data is streamed per batch, so memory stays at a few batches plus
+/// the chunk caches. Batches cross file boundaries; a shuffled batch groups its reads by
+/// file and sorts them.
+public final class HDF5ListSource: DataSource {
+    /// How data rows are read.
+    public enum ReadPath: String, Sendable, CaseIterable {
+        /// Unfiltered datasets by `pread` at the offsets HDF5 reports for the dataset or its
+        /// chunks; filtered ones through HDF5.
+        case auto
+        /// Always through HDF5's `H5Dread` with a union of row hyperslabs.
+        case library
+    }
+
+    /// One file of the set, opened and checked.
+    public final class Member {
+        public let path: String
+        public let file: File
+        public let data: Dataset
+        public let rows: Int
+        public let elementType: ElementType
+        public let scale: Float
+        let labels: [Float]
+        /// For direct reads: the descriptor and each row's file offset (by chunk).
+        let descriptor: Int32?
+        let rowOffsets: RowOffsets?
+
+        init(path: String, file: File, data: Dataset, elementType: ElementType, scale: Float, labels: [Float],
+             descriptor: Int32?, rowOffsets: RowOffsets?) {
+            self.path = path
+            self.file = file
+            self.data = data
+            self.rows = data.rows
+            self.elementType = elementType
+            self.scale = scale
+            self.labels = labels
+            self.descriptor = descriptor
+            self.rowOffsets = rowOffsets
+        }
+
+        deinit { if let descriptor { close(descriptor) } }
+    }
+
+    /// Where row r's bytes start: `starts[r / rowsPerBlock] + (r % rowsPerBlock) × rowBytes`.
+    struct RowOffsets {
+        let starts: [Int]
+        let rowsPerBlock: Int
+        let rowBytes: Int
+        @inline(__always) func offset(_ row: Int) -> Int { starts[row / rowsPerBlock] + (row % rowsPerBlock) * rowBytes }
+    }
+
+    public let name: String
+    public let sampleShape: [Int]
+    public let sampleCount: Int
+    public let classes: Int?
+    public let segments: SampleSegments
+    public let members: [Member]
+    public let readPath: ReadPath
+    /// Whether every member is read directly (no HDF5 call per batch).
+    public var readsDirectly: Bool { members.allSatisfy { $0.rowOffsets != nil } }
+
+    /// Opens and checks a list file (`.txt`) or a single HDF5 file.
+    /// - Parameters:
+    ///   - scale: multiplies every value; by default 1/255 for uint8 data and 1 otherwise.
+    ///   - batchSizeHint: sizes the chunk cache so that one batch's chunks fit.
+    public init(path: String, scale: Float? = nil, readPath: ReadPath = .auto, batchSizeHint: Int = 256, chunkWindow: Int = 8) throws {
+        name = path
+        self.readPath = readPath
+        let isList = !(path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf"))
+        let entries: [(String, String)]  // (resolved path, how to name it in messages)
+        if isList {
+            entries = try ListFile.read(path).map { ($0.resolved, "\(path): line \($0.line): \($0.resolved)") }
+        } else {
+            entries = [(path, path)]
+        }
+        var members: [Member] = []
+        var firstShape: [Int]? = nil
+        var maxLabel: Float = -1
+        var integral = true
+        for (file, context) in entries {
+            let member = try Self.openMember(file, context: context, scale: scale, readPath: readPath,
+                                             batchSizeHint: batchSizeHint, chunkWindow: chunkWindow)
+            let shape = Array(member.data.shape.dropFirst())
+            if let firstShape, shape != firstShape {
+                throw DataSourceError(context, "sample shape \(describe(shape: shape)) differs from \(describe(shape: firstShape)) in \(entries[0].0)")
+            }
+            firstShape = shape
+            for label in member.labels {
+                if label != label.rounded() || label < 0 { integral = false }
+                maxLabel = max(maxLabel, label)
+            }
+            members.append(member)
+        }
+        self.members = members
+        sampleShape = firstShape ?? []
+        sampleCount = members.reduce(0) { $0 + $1.rows }
+        classes = integral && maxLabel >= 0 ? Int(maxLabel) + 1 : nil
+        segments = SampleSegments(
+            fileSizes: members.map(\.rows),
+            chunkRows: members.map { $0.data.chunkShape?.first ?? 64 })
+    }
+
+    private static func openMember(
+        _ path: String, context: String, scale: Float?, readPath: ReadPath, batchSizeHint: Int, chunkWindow: Int
+    ) throws -> Member {
+        let file: File
+        do {
+            file = try File.open(path)
+        } catch let error as HDF5Error {
+            throw DataSourceError(context, error.stack.last ?? "cannot open")
+        }
+        for name in ["data", "label"] where !file.root.contains(name) {
+            throw DataSourceError(context, "no dataset '\(name)' (Caffe's HDF5Data needs 'data' and 'label')")
+        }
+        // Size the chunk cache before the real open: a batch's chunks plus a chunk-shuffle window.
+        let probe = try file.root.dataset("data")
+        var cache: ChunkCache? = nil
+        if let chunk = probe.chunkShape, chunk.count >= 1 {
+            let chunkBytes = chunk.reduce(1, *) * max(probe.elementType?.size ?? 4, 1)
+            let chunks = max(16, 2 * ((batchSizeHint + chunk[0] - 1) / max(chunk[0], 1) + chunkWindow))
+            cache = ChunkCache(bytes: chunks * chunkBytes, slots: nextPrime(chunks * 100))
+        }
+        let data = try file.root.dataset("data", chunkCache: cache)
+        let label = try file.root.dataset("label")
+        guard let type = data.elementType else {
+            throw DataSourceError(context, "'data' has type \(data.storedTypeName); FeedBench reads uint8, int8–int64, float32 and float64")
+        }
+        guard data.shape.count >= 2 else {
+            throw DataSourceError(context, "'data' has shape \(describe(shape: data.shape)); expected [N, …] with a sample shape")
+        }
+        guard label.elementType != nil else {
+            throw DataSourceError(context, "'label' has type \(label.storedTypeName); expected a number per sample")
+        }
+        guard label.shape.count == 1 || (label.shape.count == 2 && label.shape[1] == 1) else {
+            throw DataSourceError(context, "'label' has shape \(describe(shape: label.shape)); expected [N] or [N, 1]")
+        }
+        guard label.rows == data.rows else {
+            throw DataSourceError(context, "'data' has \(data.rows) samples but 'label' has \(label.rows)")
+        }
+        let labels: [Float]
+        do {
+            labels = try label.readAll(as: .float32)
+        } catch let error as HDF5Error {
+            throw DataSourceError(context, "cannot read 'label' (\(error.stack.last ?? "read failed"); the file may be truncated)")
+        }
+        if let bad = labels.firstIndex(where: { !$0.isFinite }) {
+            throw DataSourceError(context, "label of sample \(bad) is not a finite number")
+        }
+        var descriptor: Int32? = nil
+        var offsets: RowOffsets? = nil
+        if readPath == .auto {
+            (descriptor, offsets) = try directAccess(path, data: data, type: type, context: context)
+        }
+        return Member(path: path, file: file, data: data, elementType: type, scale: scale ?? defaultScale(for: type),
+                      labels: labels, descriptor: descriptor, rowOffsets: offsets)
+    }
+
+    /// For unfiltered data: a read-only descriptor and each block's file offset, checked
+    /// against the file's size so a truncated file is caught here and not mid-epoch.
+    private static func directAccess(_ path: String, data: Dataset, type: ElementType, context: String) throws -> (Int32?, RowOffsets?) {
+        let rowBytes = data.rowElements * type.size
+        var starts: [Int]
+        var rowsPerBlock: Int
+        if let base = data.contiguousFileOffset {
+            starts = [base]
+            rowsPerBlock = max(data.rows, 1)
+        } else if let chunkOffsets = try data.chunkFileOffsets(), chunkOffsets.allSatisfy({ $0 != nil }) {
+            starts = chunkOffsets.map { $0! }
+            rowsPerBlock = data.chunkShape![0]
+        } else {
+            return (nil, nil)  // filtered, compact, or never written: read through HDF5
+        }
+        if data.rows == 0 { starts = [0]; rowsPerBlock = 1 }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        for (block, start) in starts.enumerated() {
+            let rowsHere = min(rowsPerBlock, data.rows - block * rowsPerBlock)
+            if data.rows > 0 && start + rowsHere * rowBytes > size {
+                throw DataSourceError(context, "the file is truncated: 'data' needs \(start + rowsHere * rowBytes) bytes, the file has \(size)")
+            }
+        }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw DataSourceError(context, "cannot open: \(String(cString: strerror(errno)))") }
+        return (fd, RowOffsets(starts: starts, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes))
+    }
+
+    public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
+        guard options.batchSize >= 1 else { throw DataSourceError(name, "batch size must be at least 1") }
+        return HDF5ListIterator(source: self, options: options)
+    }
+
+    /// Which member holds global sample `index`, and its row there.
+    func locate(_ index: Int, starts: [Int]) -> (member: Int, row: Int) {
+        var lo = 0, hi = starts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if starts[mid] <= index { lo = mid } else { hi = mid - 1 }
+        }
+        return (lo, index - starts[lo])
+    }
+}
+
+/// The batches of one epoch of an `HDF5ListSource`.
+final class HDF5ListIterator: BatchIterator {
+    private let source: HDF5ListSource
+    private let batches: [ArraySlice<Int>]
+    private var position = 0
+    private let ring: BatchRing
+    private let starts: [Int]
+    private let rowElements: Int
+    // Scratch, reused across batches.
+    private var sorted: [(index: Int, slot: Int)] = []
+    private var scratch: UnsafeMutableRawPointer
+    private var scratchBytes: Int
+
+    init(source: HDF5ListSource, options: EpochOptions) {
+        self.source = source
+        batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
+        ring = BatchRing(count: 3, sampleShape: source.sampleShape)
+        starts = source.segments.fileStarts
+        rowElements = source.sampleElements
+        scratchBytes = max(1, options.batchSize * rowElements * 8)
+        scratch = .allocate(byteCount: scratchBytes, alignment: 64)
+    }
+
+    deinit { scratch.deallocate() }
+
+    func next() throws -> Batch? {
+        guard position < batches.count else { return nil }
+        let indices = batches[position]
+        position += 1
+        let batch = ring.take(count: indices.count)
+        sorted.removeAll(keepingCapacity: true)
+        for (slot, index) in indices.enumerated() { sorted.append((index, slot)) }
+        if !isAscending(sorted) { sorted.sort { $0.index < $1.index } }
+        var i = 0
+        while i < sorted.count {
+            let (m, _) = source.locate(sorted[i].index, starts: starts)
+            let end = starts[m] + source.members[m].rows
+            var j = i
+            while j < sorted.count && sorted[j].index < end { j += 1 }
+            try read(member: source.members[m], base: starts[m], sorted[i..<j], into: batch)
+            i = j
+        }
+        return batch
+    }
+
+    private func isAscending(_ items: [(index: Int, slot: Int)]) -> Bool {
+        for k in items.indices.dropFirst() where items[k].index < items[k - 1].index { return false }
+        return true
+    }
+
+    /// Reads one file's share of a batch: rows in ascending order, each converted into its
+    /// slot of the batch.
+    private func read(member: HDF5ListSource.Member, base: Int, _ items: ArraySlice<(index: Int, slot: Int)>, into batch: Batch) throws {
+        let data = batch.data.pointer, labels = batch.labels.pointer
+        let type = member.elementType, rowBytes = rowElements * type.size
+        for item in items { labels[item.slot] = member.labels[item.index - base] }
+        if let fd = member.descriptor, let offsets = member.rowOffsets {
+            // Direct reads: one pread per run of consecutive rows inside one block, then
+            // each row converted into its own slot.
+            var k = items.startIndex
+            while k < items.endIndex {
+                let first = items[k].index - base
+                var count = 1, slotsFollow = true
+                while k + count < items.endIndex, items[k + count].index - base == first + count,
+                      (first + count) / offsets.rowsPerBlock == first / offsets.rowsPerBlock {
+                    slotsFollow = slotsFollow && items[k + count].slot == items[k].slot + count
+                    count += 1
+                }
+                try preadFully(fd, into: scratch, bytes: count * rowBytes, at: offsets.offset(first), member: member)
+                if slotsFollow {
+                    convertToFloat(scratch, type: type, count: count * rowElements, scale: member.scale,
+                                   into: data + items[k].slot * rowElements)
+                } else {
+                    for n in 0..<count {
+                        convertToFloat(scratch + n * rowBytes, type: type, count: rowElements, scale: member.scale,
+                                       into: data + items[k + n].slot * rowElements)
+                    }
+                }
+                k += count
+            }
+            return
+        }
+        // Through HDF5: one H5Dread of the union of runs, rows arrive in ascending order.
+        var runs: [Range<Int>] = []
+        for item in items {
+            let row = item.index - base
+            if let last = runs.last, last.upperBound == row { runs[runs.count - 1] = last.lowerBound..<row + 1 } else { runs.append(row..<row + 1) }
+        }
+        do {
+            try member.data.read(runs: runs, into: scratch, as: type)
+        } catch let error as HDF5Error {
+            throw DataSourceError(member.path, "cannot read 'data' (\(error.stack.last ?? "read failed"))")
+        }
+        for (n, item) in items.enumerated() {
+            convertToFloat(scratch + n * rowBytes, type: type, count: rowElements, scale: member.scale,
+                           into: data + item.slot * rowElements)
+        }
+    }
+
+    private func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawPointer, bytes: Int, at offset: Int, member: HDF5ListSource.Member) throws {
+        var done = 0
+        while done < bytes {
+            let n = pread(fd, buffer + done, bytes - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n == 0 ? "unexpected end of file (truncated?)" : String(cString: strerror(errno))
+                throw DataSourceError(member.path, "cannot read 'data' at byte \(offset + done): \(reason)")
+            }
+            done += n
+        }
+    }
+}
+
+/// The smallest prime ≥ n (for chunk-cache hash slots).
+func nextPrime(_ n: Int) -> Int {
+    var candidate = max(n, 2)
+    while true {
+        var isPrime = true
+        var d = 2
+        while d * d <= candidate {
+            if candidate % d == 0 { isPrime = false; break }
+            d += 1
+        }
+        if isPrime { return candidate }
+        candidate += 1
+    }
+}
