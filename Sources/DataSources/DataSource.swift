@@ -40,13 +40,18 @@ public struct EpochOptions: Sendable {
     public var dropLast: Bool
     /// For `chunk-shuffle`: how many chunks are mixed together.
     public var chunkWindow: Int
+    /// Batch buffers the iterator cycles through; a prefetcher raises it to its depth + 3 so
+    /// that queued batches never force a new allocation.
+    public var buffers: Int
 
-    public init(batchSize: Int, order: SampleOrder = .sequential, seed: UInt64 = 0, dropLast: Bool = false, chunkWindow: Int = 8) {
+    public init(batchSize: Int, order: SampleOrder = .sequential, seed: UInt64 = 0, dropLast: Bool = false,
+                chunkWindow: Int = 8, buffers: Int = 3) {
         self.batchSize = batchSize
         self.order = order
         self.seed = seed
         self.dropLast = dropLast
         self.chunkWindow = chunkWindow
+        self.buffers = buffers
     }
 }
 

@@ -27,20 +27,20 @@ public final class HDF5ListSource: DataSource {
         public let data: Dataset
         public let rows: Int
         public let elementType: ElementType
-        public let scale: Float
+        public let scaling: Scaling
         let labels: [Float]
         /// For direct reads: the descriptor and each row's file offset (by chunk).
         let descriptor: Int32?
         let rowOffsets: RowOffsets?
 
-        init(path: String, file: File, data: Dataset, elementType: ElementType, scale: Float, labels: [Float],
+        init(path: String, file: File, data: Dataset, elementType: ElementType, scaling: Scaling, labels: [Float],
              descriptor: Int32?, rowOffsets: RowOffsets?) {
             self.path = path
             self.file = file
             self.data = data
             self.rows = data.rows
             self.elementType = elementType
-            self.scale = scale
+            self.scaling = scaling
             self.labels = labels
             self.descriptor = descriptor
             self.rowOffsets = rowOffsets
@@ -159,7 +159,7 @@ public final class HDF5ListSource: DataSource {
         if readPath == .auto {
             (descriptor, offsets) = try directAccess(path, data: data, type: type, context: context)
         }
-        return Member(path: path, file: file, data: data, elementType: type, scale: scale ?? defaultScale(for: type),
+        return Member(path: path, file: file, data: data, elementType: type, scaling: scale.map { .multiply($0) } ?? .default(for: type),
                       labels: labels, descriptor: descriptor, rowOffsets: offsets)
     }
 
@@ -223,7 +223,7 @@ final class HDF5ListIterator: BatchIterator {
     init(source: HDF5ListSource, options: EpochOptions) {
         self.source = source
         batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
-        ring = BatchRing(count: 3, sampleShape: source.sampleShape)
+        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
         starts = source.segments.fileStarts
         rowElements = source.sampleElements
         scratchBytes = max(1, options.batchSize * rowElements * 8)
@@ -277,11 +277,11 @@ final class HDF5ListIterator: BatchIterator {
                 }
                 try preadFully(fd, into: scratch, bytes: count * rowBytes, at: offsets.offset(first), member: member)
                 if slotsFollow {
-                    convertToFloat(scratch, type: type, count: count * rowElements, scale: member.scale,
+                    convertToFloat(scratch, type: type, count: count * rowElements, scaling: member.scaling,
                                    into: data + items[k].slot * rowElements)
                 } else {
                     for n in 0..<count {
-                        convertToFloat(scratch + n * rowBytes, type: type, count: rowElements, scale: member.scale,
+                        convertToFloat(scratch + n * rowBytes, type: type, count: rowElements, scaling: member.scaling,
                                        into: data + items[k + n].slot * rowElements)
                     }
                 }
@@ -301,7 +301,7 @@ final class HDF5ListIterator: BatchIterator {
             throw DataSourceError(member.path, "cannot read 'data' (\(error.stack.last ?? "read failed"))")
         }
         for (n, item) in items.enumerated() {
-            convertToFloat(scratch + n * rowBytes, type: type, count: rowElements, scale: member.scale,
+            convertToFloat(scratch + n * rowBytes, type: type, count: rowElements, scaling: member.scaling,
                            into: data + item.slot * rowElements)
         }
     }

@@ -58,7 +58,7 @@ final class SyntheticIterator: BatchIterator {
     init(source: SyntheticSource, options: EpochOptions) {
         self.source = source
         batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
-        ring = BatchRing(count: 3, sampleShape: source.sampleShape)
+        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
     }
 
     func next() throws -> Batch? {
