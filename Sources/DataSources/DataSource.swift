@@ -1,4 +1,5 @@
 import Graph
+import HDF5
 
 /// One batch: data as float32 [B] + sample shape, and one label per sample.
 ///
@@ -79,6 +80,13 @@ public protocol DataSource: AnyObject {
 }
 
 extension DataSource {
+    /// The element type the samples are stored as, when there is one (the first file's).
+    public var storedElementType: ElementType? {
+        (self as? HDF5ListSource)?.members.first?.elementType
+            ?? ((self as? PrefetchingSource)?.inner.storedElementType)
+            ?? (self is SyntheticSource ? .uint8 : nil)
+    }
+
     /// Elements in one sample.
     public var sampleElements: Int { sampleShape.reduce(1, *) }
 }

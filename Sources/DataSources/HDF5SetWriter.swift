@@ -55,7 +55,16 @@ public struct HDF5SetWriter {
     public func write(_ source: any DataSource, to destination: String, progress: (Int) -> Void = { _ in }) throws -> [String] {
         let paths = memberPaths(for: destination)
         let directory = URL(fileURLWithPath: destination).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw DataSourceError(directory, "is a file, not a folder") }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw DataSourceError(directory, "cannot create the folder (\((error as NSError).localizedDescription))")
+            }
+        }
         let total = source.sampleCount
         let sizes = (0..<paths.count).map { k in total * (k + 1) / paths.count - total * k / paths.count }
         let iterator = try source.makeIterator(EpochOptions(batchSize: 1024, order: .sequential))

@@ -17,7 +17,7 @@ public final class Group {
     /// The identifier HDF5 calls take: the group's, or the file's for the root.
     var id: hid_t { handle?.id ?? file.handle.id }
 
-    func childPath(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
+    public func childPath(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
 
     /// Whether a link of this name exists in the group.
     public func contains(_ name: String) -> Bool {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataSources
 import Graph
 
 /// The `feedbench` command: how fast storage feeds a network, and which layout to keep.
@@ -9,6 +10,8 @@ struct FeedBench: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let error as DataSourceError {
+            exit(withError: UserError(error.description))
         } catch {
             exit(withError: error)
         }
@@ -17,7 +20,9 @@ struct FeedBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feedbench",
         abstract: "Measure how fast HDF5, LMDB and raw storage feed a small graph engine.",
-        subcommands: [GradCheckCommand.self, TimeCommand.self])
+        subcommands: [
+            GenerateCommand.self, ConvertCommand.self, InspectCommand.self, GradCheckCommand.self, TimeCommand.self,
+        ])
 }
 
 /// A failure the user caused (a bad file, a bad spec); printed as one line, exit code 1.

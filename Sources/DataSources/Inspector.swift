@@ -1,0 +1,57 @@
+import Foundation
+import Graph
+import HDF5
+
+/// What `feedbench inspect` prints: datasets, shapes, types, layout, chunking, filters,
+/// and N per file, like h5ls.
+public enum Inspector {
+    public static func lines(for location: SourceLocation) throws -> [String] {
+        switch location.kind {
+        case .hdf5File:
+            return try fileLines(location.path)
+        case .hdf5List:
+            let entries = try ListFile.read(location.path)
+            let source = try HDF5ListSource(path: location.path)
+            var lines = [
+                "list \(location.path): \(entries.count) file\(entries.count == 1 ? "" : "s"), \(source.sampleCount) samples, "
+                    + "sample shape \(describe(shape: source.sampleShape)), classes \(source.classes.map(String.init) ?? "unknown") (HDF5 \(HDF5Library.version))",
+            ]
+            for (entry, member) in zip(entries, source.members) {
+                lines.append("  \(entry.written): N \(member.rows), data \(datasetSummary(member.data))")
+            }
+            return lines
+        case .lmdb, .raw:
+            throw DataSourceError(location.path, "the \(location.kind.rawValue) backend is not built yet")
+        }
+    }
+
+    static func fileLines(_ path: String) throws -> [String] {
+        let file: File
+        do { file = try File.open(path) } catch let e as HDF5Error { throw DataSourceError(path, e.stack.last ?? "cannot open") }
+        var lines = ["file \(path) (HDF5 \(HDF5Library.version))"]
+        try walk(file.root, into: &lines)
+        if file.root.contains("data"), file.root.contains("label") {
+            let n = try file.root.dataset("data").rows
+            lines.append("  N \(n) samples")
+        }
+        return lines
+    }
+
+    private static func walk(_ group: Group, into lines: inout [String]) throws {
+        for name in try group.memberNames() {
+            if let dataset = try? group.dataset(name) {
+                lines.append("  \(group.childPath(name))  \(datasetSummary(dataset))")
+            } else if let sub = try? group.group(name) {
+                lines.append("  \(sub.path)/  (group)")
+                try walk(sub, into: &lines)
+            }
+        }
+    }
+
+    static func datasetSummary(_ d: Dataset) -> String {
+        var text = "\(d.storedTypeName) \(describe(shape: d.shape)) \(d.layout.rawValue)"
+        if let chunk = d.chunkShape { text += " \(describe(shape: chunk))" }
+        if !d.filters.isEmpty { text += " " + d.filters.map(\.description).joined(separator: ",") }
+        return text
+    }
+}

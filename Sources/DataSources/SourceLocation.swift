@@ -1,0 +1,46 @@
+import Foundation
+
+/// Where a data set lives, as users write it: a list file (`.txt`), an HDF5 file (`.h5`),
+/// an LMDB folder, or a raw folder; `hdf5:`, `lmdb:` and `raw:` prefixes force the kind.
+public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable { case hdf5List, hdf5File, lmdb, raw }
+    public let kind: Kind
+    public let path: String
+
+    public init(kind: Kind, path: String) {
+        self.kind = kind
+        self.path = path
+    }
+
+    /// Parses `SRC` / `DST`.
+    public init(parsing text: String) throws {
+        func hdf5(_ p: String) -> Kind { p.hasSuffix(".h5") || p.hasSuffix(".hdf5") ? .hdf5File : .hdf5List }
+        if text.hasPrefix("hdf5:") {
+            let p = String(text.dropFirst(5))
+            self.init(kind: hdf5(p), path: p)
+        } else if text.hasPrefix("lmdb:") {
+            self.init(kind: .lmdb, path: String(text.dropFirst(5)))
+        } else if text.hasPrefix("raw:") {
+            self.init(kind: .raw, path: String(text.dropFirst(4)))
+        } else if text.hasSuffix(".txt") || text.hasSuffix(".h5") || text.hasSuffix(".hdf5") {
+            self.init(kind: hdf5(text), path: text)
+        } else if FileManager.default.fileExists(atPath: (text as NSString).appendingPathComponent("data.mdb")) {
+            self.init(kind: .lmdb, path: text)
+        } else {
+            throw DataSourceError(text, "cannot tell the kind of data set: name a list (.txt), an HDF5 file (.h5), or use an hdf5:, lmdb: or raw: prefix")
+        }
+        guard !path.isEmpty else { throw DataSourceError(text, "empty path") }
+    }
+
+    public var description: String { path }
+
+    /// Opens the data set for reading.
+    public func open(scale: Float? = nil, batchSizeHint: Int = 256) throws -> any DataSource {
+        switch kind {
+        case .hdf5List, .hdf5File:
+            return try HDF5ListSource(path: path, scale: scale, batchSizeHint: batchSizeHint)
+        case .lmdb, .raw:
+            throw DataSourceError(path, "the \(kind.rawValue) backend is not built yet; use an HDF5 list or file")
+        }
+    }
+}
