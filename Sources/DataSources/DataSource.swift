@@ -84,6 +84,7 @@ extension DataSource {
     public var storedElementType: ElementType? {
         (self as? HDF5ListSource)?.members.first?.elementType
             ?? ((self as? PrefetchingSource)?.inner.storedElementType)
+            ?? (self as? RawSource)?.elementType
             ?? (self is SyntheticSource ? .uint8 : nil)
     }
 

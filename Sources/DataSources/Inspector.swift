@@ -20,8 +20,13 @@ public enum Inspector {
                 lines.append("  \(entry.written): N \(member.rows), data \(datasetSummary(member.data))")
             }
             return lines
-        case .lmdb, .raw:
-            throw DataSourceError(location.path, "the \(location.kind.rawValue) backend is not built yet")
+        case .raw:
+            let raw = try RawSource(path: location.path)
+            return ["raw folder \(location.path): \(raw.sampleCount) samples, sample shape \(describe(shape: raw.sampleShape)), "
+                + "\(raw.elementType.rawValue), classes \(raw.classes.map(String.init) ?? "unknown"), "
+                + "\(raw.sampleCount * raw.sampleElements * raw.elementType.size) data bytes"]
+        case .lmdb:
+            throw DataSourceError(location.path, "the lmdb backend is not built yet")
         }
     }
 

@@ -26,6 +26,8 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
             self.init(kind: hdf5(text), path: text)
         } else if FileManager.default.fileExists(atPath: (text as NSString).appendingPathComponent("data.mdb")) {
             self.init(kind: .lmdb, path: text)
+        } else if FileManager.default.fileExists(atPath: (text as NSString).appendingPathComponent("meta.json")) {
+            self.init(kind: .raw, path: text)
         } else {
             throw DataSourceError(text, "cannot tell the kind of data set: name a list (.txt), an HDF5 file (.h5), or use an hdf5:, lmdb: or raw: prefix")
         }
@@ -39,8 +41,10 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
         switch kind {
         case .hdf5List, .hdf5File:
             return try HDF5ListSource(path: path, scale: scale, batchSizeHint: batchSizeHint)
-        case .lmdb, .raw:
-            throw DataSourceError(path, "the \(kind.rawValue) backend is not built yet; use an HDF5 list or file")
+        case .raw:
+            return try RawSource(path: path, scale: scale)
+        case .lmdb:
+            throw DataSourceError(path, "the lmdb backend is not built yet; use an HDF5 list or file, or a raw folder")
         }
     }
 }

@@ -43,8 +43,17 @@ struct LayoutOptions: ParsableArguments {
 /// Writes a source to a destination, with a progress line; prints what it wrote.
 func writeSet(_ source: any DataSource, to destination: String, layout: LayoutOptions) throws {
     let location = try SourceLocation(parsing: destination)
+    if location.kind == .raw {
+        let stored = source.storedElementType
+        let type = layout.dtype.flatMap(ElementType.init(rawValue:)) ?? (stored == .uint8 || stored == .float32 ? stored! : .float32)
+        let progress = ProgressLine("writing", total: source.sampleCount)
+        try RawSource.write(source, to: location.path, dtype: type) { progress.update($0) }
+        progress.finish()
+        print("wrote \(source.sampleCount) samples of shape \(source.sampleShape) to the raw folder \(location.path)")
+        return
+    }
     guard location.kind == .hdf5List || location.kind == .hdf5File else {
-        throw UserError("\(destination): the \(location.kind.rawValue) backend cannot be written yet; write an HDF5 list (.txt) or file (.h5)")
+        throw UserError("\(destination): the \(location.kind.rawValue) backend cannot be written yet; write an HDF5 list (.txt), an HDF5 file (.h5) or raw:DIR")
     }
     if location.kind == .hdf5File && layout.files != 1 {
         throw UserError("\(destination): --files \(layout.files) needs a list file (.txt) as the destination")
