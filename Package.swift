@@ -35,7 +35,7 @@ let modules: [Target] = [
         ]),
     .executableTarget(
         name: "benchmarks",
-        dependencies: ["Graph", "CBLAS"],
+        dependencies: ["Graph", "DataSources", "CBLAS"],
         path: "benchmarks",
         exclude: ["nets", "peers", "README.md"]),
 ]

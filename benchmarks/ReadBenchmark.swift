@@ -1,0 +1,188 @@
+import DataSources
+import Foundation
+import Graph
+
+/// Read throughput of the HDF5 list source against the raw baseline (same bytes, one flat
+/// file, memory copy) and, with `--peers`, h5py on the same files: batch 128, float32 out,
+/// warm page cache.
+struct ReadBenchmark {
+    var samples = 50_000
+    var shape = [3, 32, 32]
+    var files = 10
+    var batch = 128
+    var epochs = 3
+    var peers = false
+    var dataDirectory = ".bench-data"
+    var output: String?
+    /// Runs only the cases whose "backend, layout, order" text contains this.
+    var only: String?
+
+    init(arguments: [String]) throws {
+        var rest = arguments[...]
+        while let flag = rest.popFirst() {
+            func value() throws -> String {
+                guard let v = rest.popFirst() else { throw BenchmarkError("\(flag) needs a value") }
+                return v
+            }
+            func number() throws -> Int {
+                let v = try value()
+                guard let n = Int(v), n > 0 else { throw BenchmarkError("\(flag) needs a positive integer, got '\(v)'") }
+                return n
+            }
+            switch flag {
+            case "--samples": samples = try number()
+            case "--shape": shape = try value().split(separator: ",").map { Int($0) ?? 0 }
+            case "--files": files = try number()
+            case "--batch": batch = try number()
+            case "--epochs": epochs = try number()
+            case "--peers": peers = true
+            case "--data": dataDirectory = try value()
+            case "--out": output = try value()
+            case "--only": only = try value()
+            default: throw BenchmarkError("unknown option \(flag)")
+            }
+        }
+        guard shape.allSatisfy({ $0 > 0 }) else { throw BenchmarkError("--shape must be positive sizes like 3,32,32") }
+    }
+
+    struct Row {
+        let backend: String, layout: String, order: SampleOrder, samplesPerSecond: Double
+        var ratioToRaw: Double?
+    }
+
+    func run() throws {
+        let root = "\(dataDirectory)/read-\(samples)x\(shape.map(String.init).joined(separator: "x"))-\(files)files"
+        let sets = try prepare(root)
+        warm(root)
+        print("read benchmark: \(samples) samples of \(shape) uint8, \(files) files, batch \(batch), float32 out, warm cache, median of \(epochs) epochs")
+        // Every case reads one epoch per round, in a new seeded order each round, so that
+        // drift in the machine's speed and the after-effects of the case before (caches,
+        // page tables) fall on all of them alike; the median epoch is reported.
+        var cases: [(backend: String, layout: String, order: SampleOrder, source: any DataSource)] = []
+        for order in SampleOrder.allCases where order != .fileShuffle {
+            cases.append(("raw", "flat file, mmap", order, try RawSource(path: sets.raw)))
+        }
+        for order in [SampleOrder.sequential, .shuffle, .chunkShuffle] {
+            cases.append(("hdf5", "contiguous", order, try HDF5ListSource(path: sets.contiguous, batchSizeHint: batch)))
+            cases.append(("hdf5", "contiguous, H5Dread", order, try HDF5ListSource(path: sets.contiguous, readPath: .library, batchSizeHint: batch)))
+        }
+        for order in [SampleOrder.shuffle, .chunkShuffle] {
+            cases.append(("hdf5", "chunk 64", order, try HDF5ListSource(path: sets.chunked, batchSizeHint: batch)))
+            cases.append(("hdf5", "chunk 64, H5Dread", order, try HDF5ListSource(path: sets.chunked, readPath: .library, batchSizeHint: batch)))
+        }
+        if let only {
+            cases = cases.filter { "\($0.backend), \($0.layout), \($0.order.rawValue)".contains(only) }
+        }
+        var rates = [[Double]](repeating: [], count: cases.count)
+        var generator = SeededGenerator(seed: 7)
+        for epoch in 0..<epochs {
+            for i in cases.indices.shuffled(using: &generator) {
+                let c = cases[i]
+                let iterator = try c.source.makeIterator(EpochOptions(batchSize: batch, order: c.order, seed: UInt64(epoch + 1)))
+                let start = ContinuousClock.now
+                var count = 0
+                while let b = try iterator.next() { count += b.count }
+                let d = ContinuousClock.now - start
+                rates[i].append(Double(count) / (Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18))
+            }
+        }
+        var rows: [Row] = []
+        for (c, r) in zip(cases, rates) {
+            let row = Row(backend: c.backend, layout: c.layout, order: c.order, samplesPerSecond: r.sorted()[r.count / 2])
+            rows.append(row)
+            print(String(format: "  %-8@ %-22@ %-13@ %10.0f samples/s", row.backend as NSString, row.layout as NSString,
+                         row.order.rawValue as NSString, row.samplesPerSecond))
+        }
+        if peers {
+            let cases: [(String, String, String, SampleOrder, Int)] = [
+                ("slice", sets.contiguous, "contiguous", .sequential, 0),
+                ("fancy", sets.contiguous, "contiguous", .shuffle, 0),
+                ("fancy", sets.chunked, "chunk 64", .shuffle, min(samples, 10_000)),
+                ("getitem", sets.chunked, "chunk 64", .shuffle, min(samples, 5_000)),
+            ]
+            for (mode, list, layout, order, limit) in cases {
+                guard let rate = H5pyPeer.samplesPerSecond(list: list, mode: mode, batch: batch, epochs: 2, maxSamples: limit) else {
+                    print("  h5py: skipped (python3 with h5py and numpy not found; `make peers` installs them)")
+                    break
+                }
+                rows.append(Row(backend: "h5py", layout: "\(layout), \(mode)", order: order, samplesPerSecond: rate))
+                print(String(format: "  %-8@ %-22@ %-13@ %10.0f samples/s", "h5py", "\(layout), \(mode)" as NSString,
+                             order.rawValue as NSString, rate))
+            }
+        }
+        for i in rows.indices {
+            if let raw = rows.first(where: { $0.backend == "raw" && $0.order == rows[i].order }) {
+                rows[i].ratioToRaw = rows[i].samplesPerSecond / raw.samplesPerSecond
+            }
+        }
+        print("\nratios (same order unless noted):")
+        for r in rows where r.backend != "raw" {
+            print(String(format: "  %-8@ %-22@ %-13@ %.2f × raw", r.backend as NSString, r.layout as NSString,
+                         r.order.rawValue as NSString, r.ratioToRaw ?? .nan))
+        }
+        if let h5pyChunked = rows.first(where: { $0.backend == "h5py" && $0.layout == "chunk 64, fancy" }),
+           let ours = rows.first(where: { $0.backend == "hdf5" && $0.layout == "chunk 64" && $0.order == .shuffle }) {
+            print(String(format: "  hdf5 chunk 64 shuffle: %.1f × h5py's sorted fancy indexing on the same files", ours.samplesPerSecond / h5pyChunked.samplesPerSecond))
+        }
+        if let h5pyItem = rows.first(where: { $0.backend == "h5py" && $0.layout == "chunk 64, getitem" }),
+           let ours = rows.first(where: { $0.backend == "hdf5" && $0.layout == "chunk 64" && $0.order == .shuffle }) {
+            print(String(format: "  hdf5 chunk 64 shuffle: %.1f × h5py's per-sample __getitem__ on the same files", ours.samplesPerSecond / h5pyItem.samplesPerSecond))
+        }
+        if let output {
+            let header = "backend,layout,order,batch_size,samples,samples_per_s,ratio_to_raw"
+            let lines = rows.map { r in
+                "\(r.backend),\"\(r.layout)\",\(r.order.rawValue),\(batch),\(samples),\(String(format: "%.1f", r.samplesPerSecond)),\(r.ratioToRaw.map { String(format: "%.4f", $0) } ?? "")"
+            }
+            try AtomicFile.write(to: output) { try ([header] + lines).joined(separator: "\n").appending("\n").write(toFile: $0, atomically: false, encoding: .utf8) }
+            print("wrote \(output)")
+        }
+    }
+
+    /// Writes the three layouts once; a stamp file marks a complete set.
+    private func prepare(_ root: String) throws -> (contiguous: String, chunked: String, raw: String) {
+        let sets = (contiguous: "\(root)/contiguous/train.txt", chunked: "\(root)/chunk64/train.txt", raw: "\(root)/raw")
+        let stamp = "\(root)/complete"
+        if FileManager.default.fileExists(atPath: stamp) { return sets }
+        print("writing the benchmark data under \(root) (once)…")
+        try? FileManager.default.removeItem(atPath: root)
+        let source = try SyntheticSource(samples: samples, shape: shape, classes: 10, seed: 1)
+        try HDF5SetWriter(options: .init(files: files, dtype: .uint8)).write(source, to: sets.contiguous)
+        try HDF5SetWriter(options: .init(files: files, dtype: .uint8, chunkRows: 64)).write(source, to: sets.chunked)
+        try RawSource.write(source, to: sets.raw, dtype: .uint8)
+        FileManager.default.createFile(atPath: stamp, contents: Data())
+        return sets
+    }
+
+    /// Reads every file once so that the page cache holds them.
+    private func warm(_ root: String) {
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        for case let name as String in walker {
+            let fd = open("\(root)/\(name)", O_RDONLY)
+            guard fd >= 0 else { continue }
+            while read(fd, buffer, 1 << 20) > 0 {}
+            close(fd)
+        }
+    }
+}
+
+enum H5pyPeer {
+    /// h5py's samples/s in a mode, or nil when python3, h5py or numpy is missing.
+    static func samplesPerSecond(list: String, mode: String, batch: Int, epochs: Int, maxSamples: Int) -> Double? {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peers/h5py_read.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, list, "--mode", mode, "--batch", String(batch), "--epochs", String(epochs),
+                             "--max-samples", String(maxSamples)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        struct Answer: Decodable { let samples_per_s: Double }
+        return try? JSONDecoder().decode(Answer.self, from: data).samples_per_s
+    }
+}
