@@ -46,7 +46,7 @@ let tests: [Target] = [
     .testTarget(name: "GraphTests", dependencies: ["Graph"]),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
     .testTarget(name: "DataSourcesTests", dependencies: ["DataSources", "HDF5", "Graph"]),
-    .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "Graph"]),
+    .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "Graph", "DataSources"]),
 ]
 
 let package = Package(

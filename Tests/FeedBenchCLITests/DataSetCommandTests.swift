@@ -1,0 +1,93 @@
+import DataSources
+import Foundation
+import Testing
+@testable import feedbench
+
+@Suite struct DataSetCommandTests {
+    func temporaryDirectory() -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("feedbench-cli-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func parsingLayoutOptions() throws {
+        let command = try ConvertCommand.parse(["--from", "a.txt", "--to", "b.txt", "--files", "4", "--chunk", "64", "--compression", "gzip:6"])
+        #expect(command.layout.files == 4)
+        #expect(command.layout.chunk == 64)
+        #expect(try command.layout.gzipLevel() == 6)
+        #expect(throws: (any Error).self) { try ConvertCommand.parse(["--from", "a", "--to", "b", "--compression", "lzf"]) }
+        #expect(throws: (any Error).self) { try ConvertCommand.parse(["--from", "a", "--to", "b", "--dtype", "int16"]) }
+        #expect(throws: (any Error).self) { try GenerateCommand.parse(["--samples", "10", "--shape", "3,x", "--to", "a.txt"]) }
+        #expect(try GenerateCommand.parse(["--samples", "10", "--shape", "3, 32,32", "--to", "a.txt"]).parsedShape() == [3, 32, 32])
+    }
+
+    @Test func inspectPrintsTheFixtureList() throws {
+        let run = try FeedBenchProcess(["inspect", "datasets/fixtures/list.txt"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines[0].hasPrefix("list datasets/fixtures/list.txt: 2 files, 17 samples, sample shape [1, 4, 4], classes 4 (HDF5 1."))
+        #expect(lines[1] == "  uint8.h5: N 10, data uint8 [10, 1, 4, 4] contiguous")
+        #expect(lines[2] == "  parts/uint8_part2.h5: N 7, data uint8 [7, 1, 4, 4] chunked [3, 1, 4, 4] deflate(4)")
+    }
+
+    @Test func inspectPrintsOneFile() throws {
+        let run = try FeedBenchProcess(["inspect", "datasets/fixtures/chunked_plain.h5"])
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.dropFirst() == ["  /data  float32 [50, 6] chunked [7, 6]", "  /label  int32 [50] contiguous", "  N 50 samples"])
+    }
+
+    /// generate → split set → convert to one gzip file and to raw: every copy reads back the same.
+    @Test func generateAndConvertRoundTrip() throws {
+        let dir = temporaryDirectory()
+        var run = try FeedBenchProcess(["generate", "--samples", "300", "--shape", "2,5,5", "--classes", "4", "--seed", "9",
+                                        "--to", "\(dir)/set/train.txt", "--files", "3", "--chunk", "32"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "wrote 300 samples of shape [2, 5, 5] to 3 files listed in \(dir)/set/train.txt\n")
+        #expect(try String(contentsOfFile: "\(dir)/set/train.txt", encoding: .utf8) == "train-000.h5\ntrain-001.h5\ntrain-002.h5\n")
+        run = try FeedBenchProcess(["convert", "--from", "\(dir)/set/train.txt", "--to", "\(dir)/one.h5", "--compression", "gzip:2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        run = try FeedBenchProcess(["convert", "--from", "\(dir)/one.h5", "--to", "raw:\(dir)/raw"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let original = try SyntheticSource(samples: 300, shape: [2, 5, 5], classes: 4, seed: 9)
+        let options = EpochOptions(batchSize: 300)
+        let expected = try original.makeIterator(options).next()!
+        for source in [try HDF5ListSource(path: "\(dir)/set/train.txt"), try HDF5ListSource(path: "\(dir)/one.h5"),
+                       try RawSource(path: "\(dir)/raw")] as [any DataSource] {
+            let batch = try source.makeIterator(options).next()!
+            #expect(batch.data.scalars == expected.data.scalars, "\(source.name)")
+            #expect(batch.labels.scalars == expected.labels.scalars, "\(source.name)")
+            #expect(source.classes == 4)
+        }
+        // Nothing but the finished files is left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/set").sorted()
+            == ["train-000.h5", "train-001.h5", "train-002.h5", "train.txt"])
+    }
+
+    @Test(arguments: [
+        (["inspect", "/nonexistent/list.txt"], "/nonexistent/list.txt: no such file"),
+        (["inspect", "datasets/fixtures/uint16.h5"], "uint16.h5: /data  uint16 [4, 3] contiguous"),  // inspect shows what convert refuses
+        (["convert", "--from", "datasets/fixtures/uint16.h5", "--to", "/tmp/feedbench-never.h5"],
+         "datasets/fixtures/uint16.h5: 'data' has type uint16; FeedBench reads uint8, int8–int64, float32 and float64"),
+        (["convert", "--from", "datasets/fixtures", "--to", "/tmp/x.h5"], "datasets/fixtures: cannot tell the kind of data set"),
+        (["generate", "--samples", "0", "--shape", "3", "--to", "/tmp/x.h5"], "--samples must be at least 1"),
+    ])
+    func badInput(arguments: [String], expected: String) throws {
+        let run = try FeedBenchProcess(arguments)
+        if expected.contains("/data  uint16") {
+            #expect(run.status == 0)
+            #expect(run.stdout.contains("/data  uint16 [4, 3] contiguous"))
+            return
+        }
+        #expect(run.status != 0)
+        let lines = run.stderr.split(separator: "\n")
+        if expected.hasPrefix("--") {
+            // An option mistake: ArgumentParser adds its usage hint after the message.
+            #expect(lines.first == "Error: \(expected)", "\(run.stderr)")
+        } else {
+            #expect(lines.count == 1, "\(run.stderr)")
+            #expect(run.stderr.contains(expected), "\(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/feedbench-never.h5"))
+    }
+}
