@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 NET ?= benchmarks/nets/mnist-mlp.yaml
 
-.PHONY: setup build release test bench step-bench peers clean
+.PHONY: setup build release test bench step-bench read-bench peers clean
 
 # Installs the Debian packages that are missing (apt-get update once, first).
 setup:
@@ -28,10 +28,16 @@ test: setup
 	swift test $(SWIFT_BUILD_FLAGS)
 
 # The main job. Until the storage benchmark lands: the gradient check of the example
-# network, then the engine's training-step benchmark.
+# network, the engine's training-step benchmark, and the HDF5 read benchmark against the
+# raw baseline (CIFAR-shaped data, written once under .bench-data/).
 bench: release
 	.build/release/feedbench gradcheck $(NET)
 	.build/release/benchmarks step
+	.build/release/benchmarks read --epochs 11
+
+# HDF5 read throughput with the h5py peers (make peers installs them).
+read-bench: release
+	.build/release/benchmarks read --peers --epochs 21
 
 # Training-step time, side by side with PyTorch when it is installed (make peers).
 step-bench: release
