@@ -26,7 +26,11 @@ let modules: [Target] = [
             .product(name: "RealModule", package: "swift-numerics"),
         ]),
     .target(name: "HDF5", dependencies: ["CHDF5"]),
-    .target(name: "DataSources", dependencies: ["Graph", "HDF5"]),
+    .target(name: "LMDB", dependencies: ["CLMDB"]),
+    .target(
+        name: "DataSources",
+        dependencies: ["Graph", "HDF5", "LMDB", "CLMDB", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+        exclude: ["Datum/caffe_datum.proto"]),
     .executableTarget(
         name: "feedbench",
         dependencies: [
@@ -45,7 +49,10 @@ let modules: [Target] = [
 let tests: [Target] = [
     .testTarget(name: "GraphTests", dependencies: ["Graph"]),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-    .testTarget(name: "DataSourcesTests", dependencies: ["DataSources", "HDF5", "Graph"]),
+    .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
+    .testTarget(name: "DataSourcesTests", dependencies: [
+        "DataSources", "HDF5", "LMDB", "Graph", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ]),
     .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "Graph", "DataSources"]),
 ]
 
@@ -55,6 +62,7 @@ let package = Package(
     products: [
         .library(name: "Graph", targets: ["Graph"]),
         .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DataSources", targets: ["DataSources"]),
         .executable(name: "feedbench", targets: ["feedbench"]),
     ],
@@ -62,6 +70,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: systemLibraries + modules + tests
 )

@@ -85,6 +85,7 @@ extension DataSource {
         (self as? HDF5ListSource)?.members.first?.elementType
             ?? ((self as? PrefetchingSource)?.inner.storedElementType)
             ?? (self as? RawSource)?.elementType
+            ?? (self as? LMDBSource)?.elementType
             ?? (self is SyntheticSource ? .uint8 : nil)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Graph
 import HDF5
+import LMDB
 
 /// What `feedbench inspect` prints: datasets, shapes, types, layout, chunking, filters,
 /// and N per file, like h5ls.
@@ -26,7 +27,20 @@ public enum Inspector {
                 + "\(raw.elementType.rawValue), classes \(raw.classes.map(String.init) ?? "unknown"), "
                 + "\(raw.sampleCount * raw.sampleElements * raw.elementType.size) data bytes"]
         case .lmdb:
-            throw DataSourceError(location.path, "the lmdb backend is not built yet")
+            let source = try LMDBSource(path: location.path)
+            let stats = try source.environment.statistics()
+            var first = ""
+            let txn = try source.environment.beginRead()
+            _ = try txn.cursor().next { key, value in
+                let datum = try DatumView(value)
+                first = "first record \(LMDBSource.describe(key: key)): channels \(datum.channels), height \(datum.height), width \(datum.width), label \(datum.label)"
+            }
+            return [
+                "lmdb \(location.path) (\(lmdbVersion)): \(stats.entries) entries, map size \(stats.mapSize) bytes, "
+                    + "page size \(stats.pageSize), depth \(stats.depth), pages \(stats.branchPages) branch / \(stats.leafPages) leaf / \(stats.overflowPages) overflow",
+                "  samples \(source.sampleCount) of shape \(describe(shape: source.sampleShape)) \(source.elementType.rawValue), classes \(source.classes.map(String.init) ?? "unknown")",
+                "  \(first)",
+            ]
         }
     }
 

@@ -44,7 +44,7 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
         case .raw:
             return try RawSource(path: path, scale: scale)
         case .lmdb:
-            throw DataSourceError(path, "the lmdb backend is not built yet; use an HDF5 list or file, or a raw folder")
+            return try LMDBSource(path: path, scale: scale)
         }
     }
 }

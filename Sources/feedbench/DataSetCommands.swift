@@ -43,13 +43,17 @@ struct LayoutOptions: ParsableArguments {
 /// Writes a source to a destination, with a progress line; prints what it wrote.
 func writeSet(_ source: any DataSource, to destination: String, layout: LayoutOptions) throws {
     let location = try SourceLocation(parsing: destination)
-    if location.kind == .raw {
+    if location.kind == .raw || location.kind == .lmdb {
         let stored = source.storedElementType
         let type = layout.dtype.flatMap(ElementType.init(rawValue:)) ?? (stored == .uint8 || stored == .float32 ? stored! : .float32)
         let progress = ProgressLine("writing", total: source.sampleCount)
-        try RawSource.write(source, to: location.path, dtype: type) { progress.update($0) }
+        if location.kind == .raw {
+            try RawSource.write(source, to: location.path, dtype: type) { progress.update($0) }
+        } else {
+            try LMDBWriter.write(source, to: location.path, dtype: type) { progress.update($0) }
+        }
         progress.finish()
-        print("wrote \(source.sampleCount) samples of shape \(source.sampleShape) to the raw folder \(location.path)")
+        print("wrote \(source.sampleCount) samples of shape \(source.sampleShape) to the \(location.kind.rawValue) folder \(location.path)")
         return
     }
     guard location.kind == .hdf5List || location.kind == .hdf5File else {

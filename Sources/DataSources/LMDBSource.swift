@@ -1,0 +1,234 @@
+import CLMDB
+import Foundation
+import Graph
+import HDF5
+import LMDB
+
+/// Reads a Caffe LMDB: one record per sample, values are `Datum` messages, keys in key order.
+///
+/// Opening walks every record once: each must parse as a Datum, hold `data` bytes or
+/// `float_data`, not be `encoded`, have a label ≥ 0, and have the first record's shape;
+/// an error names the record's key. Sequential epochs walk a cursor; other orders collect
+/// the keys once and get records by key in a seeded permutation.
+public final class LMDBSource: DataSource {
+    /// How the kernel should read ahead for an epoch: per order (the default), or forced.
+    public enum Readahead: String, Sendable, CaseIterable {
+        /// Read ahead for sequential and chunk-shuffle epochs, not for shuffled ones.
+        case auto
+        case on, off
+    }
+
+    public let name: String
+    public let sampleShape: [Int]
+    public let sampleCount: Int
+    public let classes: Int?
+    public let segments: SampleSegments
+    /// uint8 when records hold `data` bytes, float32 when they hold `float_data`.
+    public let elementType: ElementType
+    public let environment: Environment
+    public let readahead: Readahead
+    let scaling: Scaling
+    let keyBytes: [UInt8]
+    let keyEnds: [Int]
+    let mapBase: UnsafeMutableRawPointer?
+    let mapLength: Int
+
+    public init(path: String, scale: Float? = nil, readahead: Readahead = .auto) throws {
+        name = path
+        self.readahead = readahead
+        do {
+            environment = try Environment.openReadOnly(path)
+        } catch let error as LMDBError {
+            throw DataSourceError(path, error.message)
+        }
+        var keys: [UInt8] = [], ends: [Int] = []
+        var shape: (Int32, Int32, Int32)? = nil
+        var type: ElementType? = nil
+        var maxLabel: Int32 = -1
+        do {
+            let txn = try environment.beginRead()
+            let cursor = try txn.cursor()
+            while try cursor.next({ key, value in
+                func fail(_ problem: String) -> DataSourceError {
+                    DataSourceError(path, "record \(LMDBSource.describe(key: key)): \(problem)")
+                }
+                let datum: DatumView
+                do { datum = try DatumView(value) } catch { throw fail("\(error)") }
+                if datum.encoded { throw fail("an encoded (compressed) image; FeedBench reads raw Datum data only") }
+                let count = Int(datum.channels) * Int(datum.height) * Int(datum.width)
+                let recordType: ElementType
+                if let data = datum.data, data.count > 0 {
+                    recordType = .uint8
+                    guard data.count == count else { throw fail("\(data.count) data bytes for shape \(datum.channels)×\(datum.height)×\(datum.width)") }
+                } else if datum.floatCount > 0 {
+                    recordType = .float32
+                    guard datum.floatCount == count else { throw fail("\(datum.floatCount) float_data values for shape \(datum.channels)×\(datum.height)×\(datum.width)") }
+                } else {
+                    throw fail("a Datum without data or float_data")
+                }
+                guard count > 0 else { throw fail("empty shape \(datum.channels)×\(datum.height)×\(datum.width)") }
+                if let shape, shape != (datum.channels, datum.height, datum.width) || type != recordType {
+                    throw fail("shape \(datum.channels)×\(datum.height)×\(datum.width) \(recordType.rawValue) differs from the first record's \(shape.0)×\(shape.1)×\(shape.2) \(type!.rawValue)")
+                }
+                guard datum.label >= 0 else { throw fail("label \(datum.label) is negative") }
+                shape = (datum.channels, datum.height, datum.width)
+                type = recordType
+                maxLabel = max(maxLabel, datum.label)
+                keys += key
+                ends.append(keys.count)
+                return true
+            }) == true {}
+        } catch let error as LMDBError {
+            throw DataSourceError(path, error.message)
+        }
+        guard let shape, let type else { throw DataSourceError(path, "the LMDB holds no records") }
+        sampleShape = [Int(shape.0), Int(shape.1), Int(shape.2)]
+        sampleCount = ends.count
+        classes = Int(maxLabel) + 1
+        elementType = type
+        scaling = scale.map { .multiply($0) } ?? .default(for: type)
+        segments = .single(ends.count)
+        keyBytes = keys
+        keyEnds = ends
+        var info = MDB_envinfo()
+        mdb_env_info(environment.env, &info)
+        mapBase = info.me_mapaddr
+        mapLength = Int(info.me_mapsize)
+    }
+
+    /// A key for messages: text when printable, else hex.
+    static func describe(key: UnsafeRawBufferPointer) -> String {
+        if let text = String(bytes: key, encoding: .utf8), text.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value < 127 }) {
+            return "'\(text)'"
+        }
+        return "0x" + key.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether an epoch in `order` reads ahead.
+    public func readsAhead(_ order: SampleOrder) -> Bool {
+        switch readahead {
+        case .on: return true
+        case .off: return false
+        case .auto: return order != .shuffle && order != .fileShuffle
+        }
+    }
+
+    public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
+        // LMDB's own MDB_NORDAHEAD is fixed when the environment opens, and the same
+        // environment must not be opened twice in one process; the same advice is given
+        // per epoch on LMDB's map instead.
+        if let mapBase { madvise(mapBase, mapLength, readsAhead(options.order) ? MADV_NORMAL : MADV_RANDOM) }
+        return try LMDBIterator(source: self, options: options)
+    }
+
+    /// Decodes one record into a batch slot; returns its label.
+    @inline(__always)
+    func decode(_ value: UnsafeRawBufferPointer, into destination: UnsafeMutablePointer<Float>) throws -> Float {
+        let datum = try DatumView(value)
+        let count = sampleElements
+        if let data = datum.data, data.count == count {
+            convertToFloat(data.baseAddress!, type: .uint8, count: count, scaling: scaling, into: destination)
+        } else if datum.floatCount == count {
+            datum.copyFloats(into: destination, scale: scaling.factor)
+        } else {
+            throw DatumError.malformed("the record changed since the source was opened")
+        }
+        return Float(datum.label)
+    }
+}
+
+final class LMDBIterator: BatchIterator {
+    let source: LMDBSource
+    let batches: [ArraySlice<Int>]
+    var position = 0
+    let ring: BatchRing
+    let transaction: ReadTransaction
+    let cursor: Cursor?
+
+    init(source: LMDBSource, options: EpochOptions) throws {
+        self.source = source
+        batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
+        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
+        transaction = try source.environment.beginRead()
+        cursor = options.order == .sequential ? try transaction.cursor() : nil
+    }
+
+    func next() throws -> Batch? {
+        guard position < batches.count else { return nil }
+        let indices = batches[position]
+        position += 1
+        let batch = ring.take(count: indices.count)
+        let d = source.sampleElements
+        do {
+            for (slot, index) in indices.enumerated() {
+                let destination = batch.data.pointer + slot * d
+                let label: Float?
+                if let cursor {
+                    label = try cursor.next { _, value in try source.decode(value, into: destination) }
+                } else {
+                    let start = index == 0 ? 0 : source.keyEnds[index - 1]
+                    let key = Array(source.keyBytes[start..<source.keyEnds[index]])
+                    label = try transaction.withValue(forKey: key) { value in
+                        guard let value else { throw DatumError.malformed("record \(index) vanished") }
+                        return try source.decode(value, into: destination)
+                    }
+                }
+                guard let label else { throw DataSourceError(source.name, "the LMDB ended early (changed since it was opened?)") }
+                batch.labels.pointer[slot] = label
+            }
+        } catch let error as LMDBError {
+            throw DataSourceError(source.name, error.message)
+        } catch let error as DatumError {
+            throw DataSourceError(source.name, error.description)
+        }
+        return batch
+    }
+}
+
+/// Writes any source as a Caffe LMDB: keys `%08d`, Datum values (`data` bytes for uint8,
+/// `float_data` for float32), a commit every `recordsPerCommit` records. The environment is
+/// written in a temporary folder and renamed into place when complete, so a failure leaves
+/// no partial environment; the map grows (and the transaction is replayed) when full.
+public enum LMDBWriter {
+    public static func write(
+        _ source: any DataSource, to path: String, dtype: ElementType, recordsPerCommit: Int = 4096,
+        progress: (Int) -> Void = { _ in }
+    ) throws {
+        guard dtype == .uint8 || dtype == .float32 else { throw DataSourceError(path, "LMDB Datum values hold uint8 or float32") }
+        let temporary = AtomicFile.temporaryPath(for: path)
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let environment = try Environment.create(temporary, mapSize: 1 << 26)
+            let iterator = try source.makeIterator(EpochOptions(batchSize: 256))
+            let d = source.sampleElements
+            var pending: [(key: [UInt8], value: [UInt8])] = []
+            var written = 0
+            while let batch = try iterator.next() {
+                for i in 0..<batch.count {
+                    let label = batch.labels.pointer[i]
+                    guard label >= 0, label == label.rounded(), label < Float(Int32.max) else {
+                        throw DataSourceError(source.name, "label \(label) of sample \(written) is not a class index; Datum labels are integers ≥ 0")
+                    }
+                    let value = try DatumCodec.encode(batch.data.pointer + i * d, count: d, shape: source.sampleShape,
+                                                      label: Int32(label), asBytes: dtype == .uint8)
+                    pending.append((Array(String(format: "%08d", written).utf8), value))
+                    written += 1
+                    if pending.count == recordsPerCommit {
+                        try environment.put(pending)
+                        pending.removeAll(keepingCapacity: true)
+                        progress(written)
+                    }
+                }
+            }
+            if !pending.isEmpty { try environment.put(pending) }
+            progress(written)
+            try? FileManager.default.removeItem(atPath: (temporary as NSString).appendingPathComponent("lock.mdb"))
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try AtomicFile.commit(temporary, to: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            if let e = error as? LMDBError { throw DataSourceError(path, e.description) }
+            throw error
+        }
+    }
+}
