@@ -70,12 +70,16 @@ struct ReadBenchmark {
             main.append(("hdf5", "contiguous", order, try HDF5ListSource(path: sets.contiguous, batchSizeHint: batch)))
             library.append(("hdf5", "contiguous, H5Dread", order, try HDF5ListSource(path: sets.contiguous, readPath: .library, batchSizeHint: batch)))
         }
+        for order in [SampleOrder.sequential, .shuffle, .chunkShuffle] {
+            main.append(("lmdb", "Datum records", order, try LMDBSource(path: sets.lmdb)))
+            library.append(("lmdb", "Datum, swift-protobuf", order, try LMDBSource(path: sets.lmdb, decoder: .swiftProtobuf)))
+        }
         for order in [SampleOrder.shuffle, .chunkShuffle] {
             main.append(("hdf5", "chunk 64", order, try HDF5ListSource(path: sets.chunked, batchSizeHint: batch)))
             library.append(("hdf5", "chunk 64, H5Dread", order, try HDF5ListSource(path: sets.chunked, readPath: .library, batchSizeHint: batch)))
         }
         var rows: [Row] = []
-        for (phase, cases) in [("FeedBench reads", main), ("HDF5's H5Dread path", library)] {
+        for (phase, cases) in [("FeedBench reads", main), ("library paths: HDF5's H5Dread, swift-protobuf decoding", library)] {
             print("\(phase):")
             var phaseRows = try measure(cases)
             for i in phaseRows.indices {
@@ -85,7 +89,26 @@ struct ReadBenchmark {
             }
             rows += phaseRows
         }
+        main.removeAll()
+        library.removeAll()
+        rows += try coldLMDB(sets.lmdb)
         if peers {
+            for (mode, order) in [("sequential", SampleOrder.sequential), ("shuffle", .shuffle)] {
+                guard let rate = PythonPeer.samplesPerSecond(script: "py_lmdb_read.py", [sets.lmdb, "--mode", mode, "--batch", String(batch), "--epochs", "3"]) else {
+                    print("  py-lmdb: skipped (python3 with lmdb, protobuf and numpy not found; `make peers` installs them)")
+                    break
+                }
+                rows.append(Row(backend: "py-lmdb", layout: "Datum, protobuf", order: order, samplesPerSecond: rate))
+                print(String(format: "  %-8@ %-22@ %-13@ %10.0f samples/s", "py-lmdb", "Datum, protobuf", order.rawValue as NSString, rate))
+            }
+            for readahead in [true, false] {
+                var arguments = [sets.lmdb, "--mode", "shuffle", "--batch", String(batch), "--epochs", "1", "--cold"]
+                if !readahead { arguments.append("--no-readahead") }
+                guard let rate = PythonPeer.samplesPerSecond(script: "py_lmdb_read.py", arguments) else { break }
+                let layout = "Datum, cold, readahead \(readahead ? "on" : "off")"
+                rows.append(Row(backend: "py-lmdb", layout: layout, order: .shuffle, samplesPerSecond: rate))
+                print(String(format: "  %-8@ %-22@ %-13@ %10.0f samples/s", "py-lmdb", layout as NSString, "shuffle", rate))
+            }
             let cases: [(String, String, String, SampleOrder, Int)] = [
                 ("slice", sets.contiguous, "contiguous", .sequential, 0),
                 ("fancy", sets.contiguous, "contiguous", .shuffle, 0),
@@ -93,7 +116,8 @@ struct ReadBenchmark {
                 ("getitem", sets.chunked, "chunk 64", .shuffle, min(samples, 5_000)),
             ]
             for (mode, list, layout, order, limit) in cases {
-                guard let rate = H5pyPeer.samplesPerSecond(list: list, mode: mode, batch: batch, epochs: 2, maxSamples: limit) else {
+                guard let rate = PythonPeer.samplesPerSecond(script: "h5py_read.py", [list, "--mode", mode, "--batch", String(batch),
+                                                                                        "--epochs", "2", "--max-samples", String(limit)]) else {
                     print("  h5py: skipped (python3 with h5py and numpy not found; `make peers` installs them)")
                     break
                 }
@@ -108,7 +132,7 @@ struct ReadBenchmark {
             }
         }
         print("\nratios to raw in the same phase and order (h5py: to the first phase's raw):")
-        for r in rows where r.backend != "raw" {
+        for r in rows where r.backend != "raw" && r.ratioToRaw != nil {
             print(String(format: "  %-8@ %-22@ %-13@ %.2f × raw", r.backend as NSString, r.layout as NSString,
                          r.order.rawValue as NSString, r.ratioToRaw ?? .nan))
         }
@@ -120,6 +144,15 @@ struct ReadBenchmark {
            let ours = rows.first(where: { $0.backend == "hdf5" && $0.layout == "chunk 64" && $0.order == .shuffle }) {
             print(String(format: "  hdf5 chunk 64 shuffle: %.1f × h5py's per-sample __getitem__ on the same files", ours.samplesPerSecond / h5pyItem.samplesPerSecond))
         }
+        func compare(_ ours: (String, String, SampleOrder), _ theirs: (String, String, SampleOrder), _ label: String) {
+            guard let a = rows.first(where: { $0.backend == ours.0 && $0.layout == ours.1 && $0.order == ours.2 }),
+                  let b = rows.first(where: { $0.backend == theirs.0 && $0.layout == theirs.1 && $0.order == theirs.2 }) else { return }
+            print(String(format: "  %@: %.1f × %@", label, a.samplesPerSecond / b.samplesPerSecond, theirs.0 + " " + theirs.1))
+        }
+        compare(("lmdb", "Datum records", .sequential), ("py-lmdb", "Datum, protobuf", .sequential), "lmdb sequential")
+        compare(("lmdb", "Datum records", .shuffle), ("py-lmdb", "Datum, protobuf", .shuffle), "lmdb shuffle")
+        compare(("lmdb", "Datum, cold, readahead on", .shuffle), ("py-lmdb", "Datum, cold, readahead on", .shuffle), "lmdb cold shuffle, readahead on")
+        compare(("lmdb", "Datum, cold, readahead off", .shuffle), ("py-lmdb", "Datum, cold, readahead off", .shuffle), "lmdb cold shuffle, readahead off")
         if let output {
             let header = "backend,layout,order,batch_size,samples,samples_per_s,ratio_to_raw"
             let lines = rows.map { r in
@@ -159,9 +192,35 @@ struct ReadBenchmark {
         }
     }
 
-    /// Writes the three layouts once; a stamp file marks a complete set.
-    private func prepare(_ root: String) throws -> (contiguous: String, chunked: String, raw: String) {
-        let sets = (contiguous: "\(root)/contiguous/train.txt", chunked: "\(root)/chunk64/train.txt", raw: "\(root)/raw")
+    /// Cold LMDB epochs: the source is opened (which walks every record), then data.mdb is
+    /// dropped from memory, its residency measured with mincore, one epoch read, and the
+    /// residency measured again.
+    private func coldLMDB(_ path: String) throws -> [Row] {
+        print("cold LMDB epochs (residency of data.mdb before → after the epoch):")
+        var rows: [Row] = []
+        for (order, readahead) in [(SampleOrder.shuffle, LMDBSource.Readahead.on), (.shuffle, .off), (.sequential, .on), (.sequential, .off)] {
+            let source = try LMDBSource(path: path, readahead: readahead)
+            source.evictFromPageCache()
+            let before = PageCache.residency(source.files)
+            let iterator = try source.makeIterator(EpochOptions(batchSize: batch, order: order, seed: 1))
+            let start = ContinuousClock.now
+            var count = 0
+            while let b = try iterator.next() { count += b.count }
+            let d = ContinuousClock.now - start
+            let rate = Double(count) / (Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+            let after = PageCache.residency(source.files)
+            let layout = "Datum, cold, readahead \(readahead.rawValue)"
+            rows.append(Row(backend: "lmdb", layout: layout, order: order, samplesPerSecond: rate))
+            print(String(format: "  %-8@ %-22@ %-13@ %10.0f samples/s   resident %.2f → %.2f", "lmdb", layout as NSString,
+                         order.rawValue as NSString, rate, before, after))
+        }
+        return rows
+    }
+
+    /// Writes the layouts once; a stamp file marks a complete set.
+    private func prepare(_ root: String) throws -> (contiguous: String, chunked: String, raw: String, lmdb: String) {
+        let sets = (contiguous: "\(root)/contiguous/train.txt", chunked: "\(root)/chunk64/train.txt", raw: "\(root)/raw",
+                    lmdb: "\(root)/lmdb")
         let stamp = "\(root)/complete"
         if FileManager.default.fileExists(atPath: stamp) { return sets }
         print("writing the benchmark data under \(root) (once)…")
@@ -170,6 +229,7 @@ struct ReadBenchmark {
         try HDF5SetWriter(options: .init(files: files, dtype: .uint8)).write(source, to: sets.contiguous)
         try HDF5SetWriter(options: .init(files: files, dtype: .uint8, chunkRows: 64)).write(source, to: sets.chunked)
         try RawSource.write(source, to: sets.raw, dtype: .uint8)
+        try LMDBWriter.write(source, to: sets.lmdb, dtype: .uint8)
         FileManager.default.createFile(atPath: stamp, contents: Data())
         return sets
     }
@@ -188,14 +248,13 @@ struct ReadBenchmark {
     }
 }
 
-enum H5pyPeer {
-    /// h5py's samples/s in a mode, or nil when python3, h5py or numpy is missing.
-    static func samplesPerSecond(list: String, mode: String, batch: Int, epochs: Int, maxSamples: Int) -> Double? {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peers/h5py_read.py").path
+enum PythonPeer {
+    /// A peer script's samples/s, or nil when python3 or one of its packages is missing.
+    static func samplesPerSecond(script name: String, _ arguments: [String]) -> Double? {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peers/\(name)").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, list, "--mode", mode, "--batch", String(batch), "--epochs", String(epochs),
-                             "--max-samples", String(maxSamples)]
+        process.arguments = ["python3", script] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -22,11 +22,18 @@ public final class Environment: @unchecked Sendable {
     /// Opens an environment read-only (`MDB_RDONLY | MDB_NOTLS`, so a read transaction may
     /// move between threads). `readahead: false` sets `MDB_NORDAHEAD`, which helps random
     /// reads of data larger than memory. The data file is checked first (see `DataFileCheck`).
+    ///
+    /// LMDB must not have one environment open twice in a process (closing one copy breaks
+    /// the other's locks), so while an environment for this folder is open, the same one is
+    /// returned (whatever `readahead` asks).
     public static func openReadOnly(_ path: String, readahead: Bool = true) throws -> Environment {
         try DataFileCheck.validate(folder: path)
-        var flags = UInt32(MDB_RDONLY | MDB_NOTLS)
-        if !readahead { flags |= UInt32(MDB_NORDAHEAD) }
-        return try open(path, flags: flags, mapSize: 0, readOnly: true)
+        let key = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardized.path
+        return try OpenEnvironments.shared.reuse(key) {
+            var flags = UInt32(MDB_RDONLY | MDB_NOTLS)
+            if !readahead { flags |= UInt32(MDB_NORDAHEAD) }
+            return try open(path, flags: flags, mapSize: 0, readOnly: true)
+        }
     }
 
     /// Creates (or opens for writing) an environment in `path`, making the folder.
@@ -118,5 +125,23 @@ public final class Environment: @unchecked Sendable {
                 try setMapSize(mapSize * 2)
             }
         }
+    }
+}
+
+/// The read-only environments open in this process, by folder, held weakly.
+final class OpenEnvironments: @unchecked Sendable {
+    static let shared = OpenEnvironments()
+    private let lock = NSLock()
+    private var open: [String: WeakEnvironment] = [:]
+
+    struct WeakEnvironment { weak var environment: Environment? }
+
+    func reuse(_ key: String, _ make: () throws -> Environment) throws -> Environment {
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = open[key]?.environment { return existing }
+        let environment = try make()
+        open[key] = WeakEnvironment(environment: environment)
+        return environment
     }
 }
