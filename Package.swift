@@ -31,10 +31,13 @@ let modules: [Target] = [
         name: "DataSources",
         dependencies: ["Graph", "HDF5", "LMDB", "CLMDB", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
         exclude: ["Datum/caffe_datum.proto"]),
+    .target(
+        name: "Experiments",
+        dependencies: ["Graph", "DataSources", "HDF5", .product(name: "CSV", package: "CSV.swift")]),
     .executableTarget(
         name: "feedbench",
         dependencies: [
-            "Graph", "DataSources", "HDF5",
+            "Graph", "DataSources", "HDF5", "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
     .executableTarget(
@@ -53,6 +56,7 @@ let tests: [Target] = [
     .testTarget(name: "DataSourcesTests", dependencies: [
         "DataSources", "HDF5", "LMDB", "Graph", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "DataSources", "Graph", "HDF5"]),
     .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "Graph", "DataSources"]),
 ]
 
@@ -64,6 +68,7 @@ let package = Package(
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DataSources", targets: ["DataSources"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
         .executable(name: "feedbench", targets: ["feedbench"]),
     ],
     dependencies: [
@@ -71,6 +76,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: systemLibraries + modules + tests
 )

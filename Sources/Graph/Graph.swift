@@ -254,8 +254,9 @@ public final class Graph<Scalar: TensorScalar> {
 
     // MARK: - Running
 
-    /// Feeds a batch to an input node by reference (no copy). Data must be shaped
-    /// [N] + the input's sample shape (or [N, D] with D its element count); labels [N] or [N, 1].
+    /// Feeds a batch to an input node by reference (no copy). Data must be shaped [N, …] with
+    /// as many values per sample as the input declares (a [N, 1, 8, 8] batch feeds an input
+    /// declared [64]); labels [N] or [N, 1].
     public func feed(_ tensor: Tensor<Scalar>, to name: String) throws {
         guard let i = indexByName[name], nodes[i].kind == .input else { throw GraphError.unknownFeed(name: name) }
         let shape = nodes[i].shape
@@ -264,7 +265,7 @@ public final class Graph<Scalar: TensorScalar> {
         if shape.isLabel {
             fits = t.count == 1 || (t.count == 2 && t[1] == 1)
         } else {
-            fits = !t.isEmpty && (Array(t.dropFirst()) == shape.dims || (t.count == 2 && t[1] == shape.elementCount))
+            fits = !t.isEmpty && t.dropFirst().reduce(1, *) == shape.elementCount
         }
         guard fits else { throw GraphError.feedShape(input: name, expected: shape.description, got: t) }
         fed[i] = true

@@ -21,7 +21,8 @@ struct FeedBench: ParsableCommand {
         commandName: "feedbench",
         abstract: "Measure how fast HDF5, LMDB and raw storage feed a small graph engine.",
         subcommands: [
-            GenerateCommand.self, ConvertCommand.self, InspectCommand.self, GradCheckCommand.self, TimeCommand.self,
+            GenerateCommand.self, ConvertCommand.self, InspectCommand.self, TrainCommand.self, GradCheckCommand.self,
+            TimeCommand.self,
         ])
 }
 

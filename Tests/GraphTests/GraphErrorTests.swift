@@ -107,3 +107,10 @@ import Testing
         #expect(throws: GraphError.batchMismatch(input: "y", expected: 3, got: 2)) { try graph.forward() }
     }
 }
+
+@Suite struct NaNPropagationTests {
+    @Test func reluAndTheLossPassNaNThrough() throws {
+        let y = try ReLU().forward([Tensor<Float>(shape: [1, 3], scalars: [-1, .nan, 2])], shapes: [NodeShape(batched: true, dims: [3])])
+        #expect(y[0] == 0 && y[1].isNaN && y[2] == 2)
+    }
+}

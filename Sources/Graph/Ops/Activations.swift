@@ -15,7 +15,9 @@ public struct ReLU: Operation {
     @_specialize(where T == Double)
     public func forward<T: TensorScalar>(_ inputs: [Tensor<T>], into output: Tensor<T>) throws {
         let x = inputs[0].pointer, o = output.pointer
-        for i in 0..<output.count { o[i] = x[i] > 0 ? x[i] : 0 }
+        // `x < 0 ? 0 : x` lets NaN through (as `x > 0 ? x : 0` would not), so a diverging
+        // run shows a NaN loss instead of training on silently.
+        for i in 0..<output.count { o[i] = x[i] < 0 ? 0 : x[i] }
     }
 
     @_specialize(where T == Float)

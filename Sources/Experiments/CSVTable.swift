@@ -1,0 +1,29 @@
+import CSV
+import DataSources
+import Foundation
+
+/// CSV files written through yaslab/CSV.swift, atomically (temporary name, then rename).
+public enum CSVTable {
+    public static func write(header: [String], rows: [[String]], to path: String) throws {
+        try AtomicFile.write(to: path) { temporary in
+            guard let stream = OutputStream(toFileAtPath: temporary, append: false) else {
+                throw DataSourceError(path, "cannot open for writing")
+            }
+            stream.open()
+            defer { stream.close() }
+            let csv = try CSVWriter(stream: stream)
+            try csv.write(row: header)
+            for row in rows { try csv.write(row: row) }
+            csv.stream.close()
+        }
+    }
+
+    /// Reads a CSV with a header row: the header and the rows.
+    public static func read(_ path: String) throws -> (header: [String], rows: [[String]]) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw DataSourceError(path, "cannot read") }
+        let reader = try CSVReader(string: text, hasHeaderRow: true)
+        var rows: [[String]] = []
+        while let row = reader.next() { rows.append(row) }
+        return (reader.headerRow ?? [], rows)
+    }
+}
