@@ -33,7 +33,10 @@ let modules: [Target] = [
         exclude: ["Datum/caffe_datum.proto"]),
     .target(
         name: "Experiments",
-        dependencies: ["Graph", "DataSources", "HDF5", .product(name: "CSV", package: "CSV.swift")]),
+        dependencies: [
+            "Graph", "DataSources", "HDF5", "LMDB",
+            .product(name: "CSV", package: "CSV.swift"), .product(name: "Yams", package: "Yams"),
+        ]),
     .executableTarget(
         name: "feedbench",
         dependencies: [
@@ -42,7 +45,7 @@ let modules: [Target] = [
         ]),
     .executableTarget(
         name: "benchmarks",
-        dependencies: ["Graph", "DataSources", "CBLAS"],
+        dependencies: ["Graph", "DataSources", "Experiments", "CBLAS"],
         path: "benchmarks",
         exclude: ["nets", "peers", "README.md"]),
 ]

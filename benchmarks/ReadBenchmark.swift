@@ -1,4 +1,5 @@
 import DataSources
+import Experiments
 import Foundation
 import Graph
 
@@ -245,24 +246,5 @@ struct ReadBenchmark {
             while read(fd, buffer, 1 << 20) > 0 {}
             close(fd)
         }
-    }
-}
-
-enum PythonPeer {
-    /// A peer script's samples/s, or nil when python3 or one of its packages is missing.
-    static func samplesPerSecond(script name: String, _ arguments: [String]) -> Double? {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peers/\(name)").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        struct Answer: Decodable { let samples_per_s: Double }
-        return try? JSONDecoder().decode(Answer.self, from: data).samples_per_s
     }
 }

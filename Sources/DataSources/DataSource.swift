@@ -1,3 +1,4 @@
+import Foundation
 import Graph
 import HDF5
 
@@ -77,6 +78,19 @@ public protocol DataSource: AnyObject {
     var segments: SampleSegments { get }
     /// Starts an epoch. Every check of the stored data happened when the source opened.
     func makeIterator(_ options: EpochOptions) throws -> any BatchIterator
+    /// The files the source reads (empty for data in memory).
+    var files: [String] { get }
+    /// Drops those files from the page cache for a cold epoch, unmapping this source's own
+    /// pages first (the kernel keeps mapped pages). A request only: measure residency after.
+    func evictFromPageCache()
+}
+
+extension DataSource {
+    public func evictFromPageCache() { PageCache.evict(files) }
+    /// Bytes the source reads from storage in one epoch (the files' sizes).
+    public var storedBytes: Int {
+        files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+    }
 }
 
 extension DataSource {

@@ -20,5 +20,9 @@ final class FileMapping {
         base = UnsafeRawPointer(p)
     }
 
+    /// Unmaps this process's pages of the file (they come back on the next touch), so that
+    /// the kernel can evict them.
+    func dropPages() { madvise(UnsafeMutableRawPointer(mutating: base), length, MADV_DONTNEED) }
+
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
 }

@@ -192,6 +192,13 @@ public final class HDF5ListSource: DataSource {
         return (mapping, RowOffsets(starts: starts, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes))
     }
 
+    public var files: [String] { members.map(\.path) }
+
+    public func evictFromPageCache() {
+        for member in members { member.mapping?.dropPages() }
+        PageCache.evict(files)
+    }
+
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         guard options.batchSize >= 1 else { throw DataSourceError(name, "batch size must be at least 1") }
         return HDF5ListIterator(source: self, options: options)

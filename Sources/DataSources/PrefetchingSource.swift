@@ -21,6 +21,8 @@ public final class PrefetchingSource: DataSource {
     public var sampleCount: Int { inner.sampleCount }
     public var classes: Int? { inner.classes }
     public var segments: SampleSegments { inner.segments }
+    public var files: [String] { inner.files }
+    public func evictFromPageCache() { inner.evictFromPageCache() }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         var options = options
@@ -93,7 +95,7 @@ final class BoundedQueue: @unchecked Sendable {
     }
 
     private let condition = NSCondition()
-    private var items: [Batch] = []
+    private var items: [Batch?] = []
     private var head = 0
     private let capacity: Int
     private var terminal: Item?
@@ -126,7 +128,10 @@ final class BoundedQueue: @unchecked Sendable {
         defer { condition.unlock() }
         while items.count == head && terminal == nil { condition.wait() }
         if items.count > head {
-            let batch = items[head]
+            // Take the batch out of the queue, so that the producer's buffer ring sees it as
+            // free again once the consumer drops it.
+            let batch = items[head]!
+            items[head] = nil
             head += 1
             if head > 64 && head * 2 > items.count {
                 items.removeFirst(head)

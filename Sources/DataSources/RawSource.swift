@@ -79,6 +79,11 @@ public final class RawSource: DataSource {
     /// The files the source reads (for cache eviction and residency checks).
     public var files: [String] { ["data.bin", "labels.bin"].map { (name as NSString).appendingPathComponent($0) } }
 
+    public func evictFromPageCache() {
+        if let mapping { madvise(UnsafeMutableRawPointer(mutating: mapping), mappedBytes, MADV_DONTNEED) }
+        PageCache.evict(files)
+    }
+
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         RawIterator(source: self, options: options)
     }

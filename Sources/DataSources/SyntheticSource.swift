@@ -44,6 +44,8 @@ public final class SyntheticSource: DataSource {
         return Float(label)
     }
 
+    public var files: [String] { [] }
+
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         SyntheticIterator(source: self, options: options)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DataSources
+import Experiments
 import Graph
 
 /// The `feedbench` command: how fast storage feeds a network, and which layout to keep.
@@ -12,6 +13,8 @@ struct FeedBench: ParsableCommand {
             try command.run()
         } catch let error as DataSourceError {
             exit(withError: UserError(error.description))
+        } catch let error as TrainingError {
+            exit(withError: UserError(error.description))
         } catch {
             exit(withError: error)
         }
@@ -21,8 +24,8 @@ struct FeedBench: ParsableCommand {
         commandName: "feedbench",
         abstract: "Measure how fast HDF5, LMDB and raw storage feed a small graph engine.",
         subcommands: [
-            GenerateCommand.self, ConvertCommand.self, InspectCommand.self, TrainCommand.self, GradCheckCommand.self,
-            TimeCommand.self,
+            BenchCommand.self, ReportCommand.self, GenerateCommand.self, ConvertCommand.self, InspectCommand.self,
+            TrainCommand.self, GradCheckCommand.self, TimeCommand.self,
         ])
 }
 

@@ -22,6 +22,12 @@ final class ProgressLine {
         FileHandle.standardError.write(Data("\r\(label) \(bar) \(done)/\(total) (\(Int(fraction * 100))%)".utf8))
     }
 
+    /// Shows a line of text (a status rather than a fraction).
+    func show(_ text: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
+    }
+
     func finish() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))

@@ -1,4 +1,4 @@
-import DataSources
+@testable import DataSources
 import Foundation
 import Graph
 import HDF5
@@ -194,6 +194,7 @@ import Testing
         let sampleCount = 10
         let classes: Int? = 2
         let segments = SampleSegments.single(10)
+        let files: [String] = []
         let failAt: Int
         init(failAt: Int) { self.failAt = failAt }
         final class Iterator: BatchIterator {
@@ -228,5 +229,17 @@ import Testing
             try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
         }
         #expect(!threads.contains { $0.hasPrefix("feedbench.prefe") })
+    }
+}
+
+@Suite struct BoundedQueueTests {
+    /// A popped batch is no longer held by the queue, so the reader's buffer ring can reuse
+    /// it once the consumer lets go (otherwise every batch allocates a new buffer).
+    @Test func popReleasesTheBatch() {
+        let queue = BoundedQueue(capacity: 2)
+        var data: Tensor<Float>? = Tensor(zeros: [1, 4])
+        #expect(queue.push(Batch(data: data!, labels: Tensor(zeros: [1]))))
+        if case .batch(let b) = queue.pop() { #expect(b.count == 1) } else { Issue.record("expected a batch") }
+        #expect(isKnownUniquelyReferenced(&data))
     }
 }

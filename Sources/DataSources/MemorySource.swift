@@ -1,0 +1,64 @@
+import Graph
+
+/// Data already in memory: every sample converted to float32 once, batches copied from it.
+/// The baseline for "how fast could training go if storage cost nothing".
+public final class MemorySource: DataSource {
+    public let name: String
+    public let sampleShape: [Int]
+    public let sampleCount: Int
+    public let classes: Int?
+    public let segments: SampleSegments
+    public var files: [String] { [] }
+    let values: [Float]
+    let labels: [Float]
+
+    /// Reads all of `source` into memory.
+    public init(loading source: any DataSource) throws {
+        name = "memory(\(source.name))"
+        sampleShape = source.sampleShape
+        sampleCount = source.sampleCount
+        classes = source.classes
+        segments = .single(source.sampleCount)
+        var values: [Float] = [], labels: [Float] = []
+        values.reserveCapacity(source.sampleCount * source.sampleElements)
+        let iterator = try source.makeIterator(EpochOptions(batchSize: 1024))
+        while let batch = try iterator.next() {
+            values += UnsafeBufferPointer(start: batch.data.pointer, count: batch.data.count)
+            labels += batch.labels.scalars
+        }
+        self.values = values
+        self.labels = labels
+    }
+
+    public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
+        MemoryIterator(source: self, options: options)
+    }
+}
+
+final class MemoryIterator: BatchIterator {
+    let source: MemorySource
+    let batches: [ArraySlice<Int>]
+    var position = 0
+    let ring: BatchRing
+
+    init(source: MemorySource, options: EpochOptions) {
+        self.source = source
+        batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
+        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
+    }
+
+    func next() throws -> Batch? {
+        guard position < batches.count else { return nil }
+        let indices = batches[position]
+        position += 1
+        let batch = ring.take(count: indices.count)
+        let d = source.sampleElements
+        source.values.withUnsafeBufferPointer { all in
+            for (slot, index) in indices.enumerated() {
+                (batch.data.pointer + slot * d).update(from: all.baseAddress! + index * d, count: d)
+                batch.labels.pointer[slot] = source.labels[index]
+            }
+        }
+        return batch
+    }
+}
