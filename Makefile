@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 NET ?= benchmarks/nets/mnist-mlp.yaml
 
-.PHONY: setup build release test bench step-bench read-bench peers clean
+.PHONY: setup build release test bench standard step-bench read-bench peers clean
 
 # Installs the Debian packages that are missing (apt-get update once, first).
 setup:
@@ -27,13 +27,14 @@ release: setup
 test: setup
 	swift test $(SWIFT_BUILD_FLAGS)
 
-# The main job. Until the storage benchmark lands: the gradient check of the example
-# network, the engine's training-step benchmark, and the HDF5 read benchmark against the
-# raw baseline (CIFAR-shaped data, written once under .bench-data/).
+# The main job: the storage benchmark on a small generated set (about three minutes);
+# results in bench-out/ (results.csv, summary.csv, report.html).
 bench: release
-	.build/release/feedbench gradcheck $(NET)
-	.build/release/benchmarks step
-	.build/release/benchmarks read --epochs 11
+	.build/release/feedbench bench benchmarks/default.yaml --out bench-out
+
+# The full matrix with the Python peers (about 20 minutes; make peers first).
+standard: release
+	.build/release/benchmarks storage benchmarks/standard.yaml --out bench-standard
 
 # HDF5 read throughput with the h5py peers (make peers installs them).
 read-bench: release
