@@ -53,14 +53,15 @@ let modules: [Target] = [
 // MARK: - Tests (one target per module)
 
 let tests: [Target] = [
-    .testTarget(name: "GraphTests", dependencies: ["Graph"]),
-    .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-    .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "GraphTests", dependencies: ["Graph", "TestSupport"]),
+    .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+    .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
     .testTarget(name: "DataSourcesTests", dependencies: [
-        "DataSources", "HDF5", "LMDB", "Graph", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "DataSources", "TestSupport", "HDF5", "LMDB", "Graph", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "DataSources", "Graph", "HDF5"]),
-    .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "Graph", "DataSources"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport", "DataSources", "Graph", "HDF5"]),
+    .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "TestSupport", "Graph", "DataSources"]),
 ]
 
 let package = Package(

@@ -201,7 +201,8 @@ public final class HDF5ListSource: DataSource {
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         guard options.batchSize >= 1 else { throw DataSourceError(name, "batch size must be at least 1") }
-        return HDF5ListIterator(source: self, options: options)
+        let reader = HDF5BatchReader(source: self, batchSize: options.batchSize)
+        return PlannedIterator(self, options, fill: reader.fill)
     }
 
     /// Which member holds global sample `index`, and its row there.
@@ -215,36 +216,27 @@ public final class HDF5ListSource: DataSource {
     }
 }
 
-/// The batches of one epoch of an `HDF5ListSource`.
-final class HDF5ListIterator: BatchIterator {
+/// Reads the batches of one epoch of an `HDF5ListSource`, with scratch space reused across
+/// batches.
+final class HDF5BatchReader {
     private let source: HDF5ListSource
-    private let batches: [ArraySlice<Int>]
-    private var position = 0
-    private let ring: BatchRing
     private let starts: [Int]
     private let rowElements: Int
     // Scratch, reused across batches.
     private var sorted: [(index: Int, slot: Int)] = []
-    private var scratch: UnsafeMutableRawPointer
-    private var scratchBytes: Int
+    private let scratch: UnsafeMutableRawPointer
 
-    init(source: HDF5ListSource, options: EpochOptions) {
+    init(source: HDF5ListSource, batchSize: Int) {
         self.source = source
-        batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
-        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
         starts = source.segments.fileStarts
         rowElements = source.sampleElements
-        scratchBytes = max(1, options.batchSize * rowElements * 8)
-        scratch = .allocate(byteCount: scratchBytes, alignment: 64)
+        scratch = .allocate(byteCount: max(1, batchSize * rowElements * 8), alignment: 64)
     }
 
     deinit { scratch.deallocate() }
 
-    func next() throws -> Batch? {
-        guard position < batches.count else { return nil }
-        let indices = batches[position]
-        position += 1
-        let batch = ring.take(count: indices.count)
+    /// Fills `batch` with the samples at `indices`, grouped by file and sorted within each.
+    func fill(_ batch: Batch, _ indices: ArraySlice<Int>) throws {
         sorted.removeAll(keepingCapacity: true)
         for (slot, index) in indices.enumerated() { sorted.append((index, slot)) }
         if !isAscending(sorted) { sorted.sort { $0.index < $1.index } }
@@ -257,7 +249,6 @@ final class HDF5ListIterator: BatchIterator {
             try read(member: source.members[m], base: starts[m], sorted[i..<j], into: batch)
             i = j
         }
-        return batch
     }
 
     private func isAscending(_ items: [(index: Int, slot: Int)]) -> Bool {

@@ -159,7 +159,11 @@ public final class LMDBSource: DataSource {
         // environment must not be opened twice in one process; the same advice
         // (MADV_RANDOM) is given per epoch on LMDB's map instead.
         if let mapBase { madvise(mapBase, mapLength, advice(for: options.order)) }
-        return try LMDBIterator(source: self, options: options)
+        let transaction = try environment.beginRead()
+        let cursor = options.order == .sequential ? try transaction.cursor() : nil
+        return PlannedIterator(self, options) { [self] batch, indices in
+            try read(indices, into: batch, transaction: transaction, cursor: cursor)
+        }
     }
 
     /// Decodes one record into a batch slot; returns its label.
@@ -195,51 +199,32 @@ extension LMDBSource {
     }
 }
 
-final class LMDBIterator: BatchIterator {
-    let source: LMDBSource
-    let batches: [ArraySlice<Int>]
-    var position = 0
-    let ring: BatchRing
-    let transaction: ReadTransaction
-    let cursor: Cursor?
-
-    init(source: LMDBSource, options: EpochOptions) throws {
-        self.source = source
-        batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
-        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
-        transaction = try source.environment.beginRead()
-        cursor = options.order == .sequential ? try transaction.cursor() : nil
-    }
-
-    func next() throws -> Batch? {
-        guard position < batches.count else { return nil }
-        let indices = batches[position]
-        position += 1
-        let batch = ring.take(count: indices.count)
-        let d = source.sampleElements
+extension LMDBSource {
+    /// Fills a batch: by cursor for sequential epochs, by key otherwise.
+    func read(_ indices: ArraySlice<Int>, into batch: Batch, transaction: ReadTransaction, cursor: Cursor?) throws {
+        let d = sampleElements
         do {
             for (slot, index) in indices.enumerated() {
                 let destination = batch.data.pointer + slot * d
                 let label: Float?
                 if let cursor {
-                    label = try cursor.next { _, value in try source.decode(value, into: destination) }
+                    label = try cursor.next { _, value in try decode(value, into: destination) }
                 } else {
-                    let start = index == 0 ? 0 : source.keyEnds[index - 1]
-                    let key = Array(source.keyBytes[start..<source.keyEnds[index]])
+                    let start = index == 0 ? 0 : keyEnds[index - 1]
+                    let key = Array(keyBytes[start..<keyEnds[index]])
                     label = try transaction.withValue(forKey: key) { value in
                         guard let value else { throw DatumError.malformed("record \(index) vanished") }
-                        return try source.decode(value, into: destination)
+                        return try decode(value, into: destination)
                     }
                 }
-                guard let label else { throw DataSourceError(source.name, "the LMDB ended early (changed since it was opened?)") }
+                guard let label else { throw DataSourceError(name, "the LMDB ended early (changed since it was opened?)") }
                 batch.labels.pointer[slot] = label
             }
         } catch let error as LMDBError {
-            throw DataSourceError(source.name, error.message)
+            throw DataSourceError(name, error.message)
         } catch let error as DatumError {
-            throw DataSourceError(source.name, error.description)
+            throw DataSourceError(name, error.description)
         }
-        return batch
     }
 }
 

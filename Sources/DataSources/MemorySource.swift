@@ -31,34 +31,14 @@ public final class MemorySource: DataSource {
     }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
-        MemoryIterator(source: self, options: options)
-    }
-}
-
-final class MemoryIterator: BatchIterator {
-    let source: MemorySource
-    let batches: [ArraySlice<Int>]
-    var position = 0
-    let ring: BatchRing
-
-    init(source: MemorySource, options: EpochOptions) {
-        self.source = source
-        batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
-        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
-    }
-
-    func next() throws -> Batch? {
-        guard position < batches.count else { return nil }
-        let indices = batches[position]
-        position += 1
-        let batch = ring.take(count: indices.count)
-        let d = source.sampleElements
-        source.values.withUnsafeBufferPointer { all in
-            for (slot, index) in indices.enumerated() {
-                (batch.data.pointer + slot * d).update(from: all.baseAddress! + index * d, count: d)
-                batch.labels.pointer[slot] = source.labels[index]
+        PlannedIterator(self, options) { [self] batch, indices in
+            let d = sampleElements
+            values.withUnsafeBufferPointer { all in
+                for (slot, index) in indices.enumerated() {
+                    (batch.data.pointer + slot * d).update(from: all.baseAddress! + index * d, count: d)
+                    batch.labels.pointer[slot] = labels[index]
+                }
             }
         }
-        return batch
     }
 }

@@ -85,7 +85,22 @@ public final class RawSource: DataSource {
     }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
-        RawIterator(source: self, options: options)
+        PlannedIterator(self, options) { [self] batch, indices in
+            let d = sampleElements, rowBytes = d * elementType.size
+            guard let mapping else { return }
+            var slot = 0
+            var k = indices.startIndex
+            while k < indices.endIndex {
+                // Consecutive samples convert in one pass.
+                var count = 1
+                while k + count < indices.endIndex && indices[k + count] == indices[k] + count { count += 1 }
+                convertToFloat(mapping + indices[k] * rowBytes, type: elementType, count: count * d,
+                               scaling: scaling, into: batch.data.pointer + slot * d)
+                for c in 0..<count { batch.labels.pointer[slot + c] = labels[indices[k] + c] }
+                slot += count
+                k += count
+            }
+        }
     }
 
     /// Writes any source as a raw folder (atomically: a temporary folder renamed at the end).
@@ -123,40 +138,5 @@ public final class RawSource: DataSource {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
-    }
-}
-
-final class RawIterator: BatchIterator {
-    let source: RawSource
-    let batches: [ArraySlice<Int>]
-    var position = 0
-    let ring: BatchRing
-
-    init(source: RawSource, options: EpochOptions) {
-        self.source = source
-        batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
-        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
-    }
-
-    func next() throws -> Batch? {
-        guard position < batches.count else { return nil }
-        let indices = batches[position]
-        position += 1
-        let batch = ring.take(count: indices.count)
-        let d = source.sampleElements, rowBytes = d * source.elementType.size
-        guard let mapping = source.mapping else { return batch }
-        var slot = 0
-        var k = indices.startIndex
-        while k < indices.endIndex {
-            // Consecutive samples convert in one pass.
-            var count = 1
-            while k + count < indices.endIndex && indices[k + count] == indices[k] + count { count += 1 }
-            convertToFloat(mapping + indices[k] * rowBytes, type: source.elementType, count: count * d,
-                           scaling: source.scaling, into: batch.data.pointer + slot * d)
-            for c in 0..<count { batch.labels.pointer[slot + c] = source.labels[indices[k] + c] }
-            slot += count
-            k += count
-        }
-        return batch
     }
 }

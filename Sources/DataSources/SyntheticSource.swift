@@ -47,31 +47,11 @@ public final class SyntheticSource: DataSource {
     public var files: [String] { [] }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
-        SyntheticIterator(source: self, options: options)
-    }
-}
-
-final class SyntheticIterator: BatchIterator {
-    let source: SyntheticSource
-    let batches: [ArraySlice<Int>]
-    var position = 0
-    let ring: BatchRing
-
-    init(source: SyntheticSource, options: EpochOptions) {
-        self.source = source
-        batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
-        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
-    }
-
-    func next() throws -> Batch? {
-        guard position < batches.count else { return nil }
-        let indices = batches[position]
-        position += 1
-        let batch = ring.take(count: indices.count)
-        let d = source.sampleElements
-        for (slot, index) in indices.enumerated() {
-            batch.labels.pointer[slot] = source.sample(index, into: batch.data.pointer + slot * d)
+        PlannedIterator(self, options) { [self] batch, indices in
+            let d = sampleElements
+            for (slot, index) in indices.enumerated() {
+                batch.labels.pointer[slot] = sample(index, into: batch.data.pointer + slot * d)
+            }
         }
-        return batch
     }
 }

@@ -99,12 +99,14 @@ public enum HTMLReport {
             let w = Int(Double(barWidth) * b.value / top)
             svg += "<text x=\"\(labelWidth - 8)\" y=\"\(y + 14)\" text-anchor=\"end\">\(escape(b.label))</text>"
             svg += "<rect x=\"\(labelWidth)\" y=\"\(y + 2)\" width=\"\(max(w, 1))\" height=\"16\" fill=\"\(b.color)\" rx=\"2\"/>"
+            var end = labelWidth + max(w, 1)
             if let low = b.low, let high = b.high, high > low {
                 let x1 = labelWidth + Int(Double(barWidth) * low / top), x2 = labelWidth + Int(Double(barWidth) * high / top)
                 svg += "<line x1=\"\(x1)\" x2=\"\(x2)\" y1=\"\(y + 10)\" y2=\"\(y + 10)\" stroke=\"#222\" stroke-width=\"1.2\"/>"
+                end = max(end, x2)
             }
             let text = String(format: format, b.value) + (b.note.isEmpty ? "" : "  (\(b.note))")
-            svg += "<text x=\"\(labelWidth + max(w, 1) + 6)\" y=\"\(y + 14)\">\(escape(text))</text>\n"
+            svg += "<text x=\"\(end + 6)\" y=\"\(y + 14)\">\(escape(text))</text>\n"
         }
         return svg + "</svg>\n"
     }

@@ -3,17 +3,12 @@ import Foundation
 import Graph
 import Testing
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("datasets/fixtures")
+@_exported import TestSupport
 
-func fixture(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
+func fixture(_ name: String) -> String { repositoryPath("datasets/fixtures/" + name) }
 
 /// A fresh temporary directory.
-func temporaryDirectory() -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("feedbench-ds-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}
+func temporaryDirectory() -> URL { makeTemporaryDirectory() }
 
 /// Every batch of an epoch, as (rows of values, labels).
 func epoch(_ source: any DataSource, _ options: EpochOptions) throws -> [(data: [[Float]], labels: [Float])] {
@@ -26,14 +21,4 @@ func epoch(_ source: any DataSource, _ options: EpochOptions) throws -> [(data: 
         result.append(((0..<batch.count).map { Array(values[$0 * d..<($0 + 1) * d]) }, batch.labels.scalars))
     }
     return result
-}
-
-/// The error text `body` throws.
-func errorText(_ body: () throws -> Void) -> String {
-    do {
-        try body()
-        return "no error"
-    } catch {
-        return String(describing: error)
-    }
 }

@@ -5,25 +5,11 @@ import Graph
 import HDF5
 import Testing
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("datasets")
+@_exported import TestSupport
 
-func dataset(_ path: String) -> String { fixtures.appendingPathComponent(path).path }
+func dataset(_ path: String) -> String { repositoryPath("datasets/" + path) }
 
-func temporaryFile(_ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("feedbench-exp-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.appendingPathComponent(name).path
-}
-
-func errorText(_ body: () throws -> Void) -> String {
-    do {
-        try body()
-        return "no error"
-    } catch {
-        return String(describing: error)
-    }
-}
+func temporaryFile(_ name: String) -> String { makeTemporaryDirectory().appendingPathComponent(name).path }
 
 func readParams(_ path: String) throws -> [String: [Float]] {
     let params = try File.open(path).root.group("params")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `feedbench` binary, as a user would.
 struct FeedBenchProcess {
@@ -12,9 +13,7 @@ struct FeedBenchProcess {
             .deletingLastPathComponent().appendingPathComponent("feedbench")
     }
 
-    static var repository: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var repository: URL { repositoryRoot }
 
     init(_ arguments: [String]) throws {
         let process = Process()

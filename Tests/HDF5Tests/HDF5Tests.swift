@@ -2,16 +2,11 @@ import Foundation
 import HDF5
 import Testing
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("datasets/fixtures")
+import TestSupport
 
-func fixture(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
+func fixture(_ name: String) -> String { repositoryPath("datasets/fixtures/" + name) }
 
-func temporaryPath(_ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("feedbench-hdf5-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.appendingPathComponent(name).path
-}
+func temporaryPath(_ name: String) -> String { makeTemporaryDirectory().appendingPathComponent(name).path }
 
 @Suite struct HDF5ReadTests {
     @Test func caffeFloatFixtureMetadataAndValues() throws {
@@ -120,14 +115,7 @@ func temporaryPath(_ name: String) -> String {
 }
 
 @Suite struct HDF5ErrorTests {
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch {
-            return String(describing: error)
-        }
-    }
+    func message(_ body: () throws -> Void) -> String { errorText(body) }
 
     @Test func missingFile() {
         #expect(message { _ = try File.open("/nonexistent/a.h5") } == "/nonexistent/a.h5: cannot open (no such file)")
