@@ -11,11 +11,22 @@ public enum HTMLReport {
         var backends: [String] = []
         for s in summary where !backends.contains(s.first.backend) { backends.append(s.first.backend) }
         func color(_ backend: String) -> String { palette[(backends.firstIndex(of: backend) ?? 0) % palette.count] }
+        // A label names only what varies: the layout where one backend has several (h5py on
+        // contiguous and chunked files), the cache, batch and prefetch when they differ.
+        var layoutsOf: [String: Set<String>] = [:]
+        for r in rows { layoutsOf[r.backend, default: []].insert(r.layout) }
+        let measured = rows.filter { !["h5py", "py-lmdb", "torch"].contains($0.backend) }
         func label(_ r: ResultRow) -> String {
-            var parts = [r.backend, r.order, r.cache]
-            if Set(rows.map(\.batchSize)).count > 1 { parts.append("batch \(r.batchSize)") }
-            if Set(rows.map(\.prefetch)).count > 1 { parts.append("prefetch \(r.prefetch)") }
-            if Set(rows.map(\.experiment)).count > 1 { parts.insert(r.experiment, at: 0) }
+            var parts = [r.backend]
+            if (layoutsOf[r.backend]?.count ?? 0) > 1 { parts.append("(\(r.layout))") }
+            parts.append(r.order)
+            if Set(rows.map(\.cache)).count > 1 { parts.append(r.cache) }
+            if Set(measured.map(\.batchSize)).count > 1 { parts.append("batch \(r.batchSize)") }
+            if Set(measured.map(\.prefetch)).count > 1 { parts.append("prefetch \(r.prefetch)") }
+            if Set(rows.map(\.experiment)).count > 1 {
+                let short = r.experiment.hasPrefix(title + "/") ? String(r.experiment.dropFirst(title.count + 1)) : r.experiment
+                parts.insert(short, at: 0)
+            }
             return parts.joined(separator: " · ")
         }
         let read = summary.filter { $0.first.mode == "read" }
@@ -91,7 +102,8 @@ public enum HTMLReport {
     }
 
     static func chart(_ bars: [Bar], format: String, maximum: Double? = nil) -> String {
-        let rowHeight = 22, labelWidth = 330, barWidth = 520, width = 1040
+        let longest = bars.map(\.label.count).max() ?? 20
+        let rowHeight = 22, labelWidth = max(160, 7 * longest + 16), barWidth = 520, width = labelWidth + barWidth + 220
         let top = max(maximum ?? 0, bars.map { max($0.value, $0.high ?? 0) }.max() ?? 1, 1e-9)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\(bars.count * rowHeight + 10) role=\"img\">\n"
         for (i, b) in bars.enumerated() {
