@@ -1,14 +1,11 @@
 import DataSources
 import Foundation
 import Testing
+import TestSupport
 @testable import feedbench
 
 @Suite struct DataSetCommandTests {
-    func temporaryDirectory() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("feedbench-cli-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    func temporaryDirectory() -> String { makeTemporaryDirectory().path }
 
     @Test func parsingLayoutOptions() throws {
         let command = try ConvertCommand.parse(["--from", "a.txt", "--to", "b.txt", "--files", "4", "--chunk", "64", "--compression", "gzip:6"])

@@ -1,13 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import feedbench
 
 @Suite struct TrainCommandTests {
-    func temporaryDirectory() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("feedbench-train-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    func temporaryDirectory() -> String { makeTemporaryDirectory().path }
 
     @Test func parsing() throws {
         let c = try TrainCommand.parse(["--train", "t.txt", "--hidden", "32,16", "--init", "a.h5", "--order", "chunk-shuffle", "--drop-last"])
