@@ -181,6 +181,8 @@ public final class BenchmarkRunner {
                     if Self.interrupted.load(ordering: .relaxed) { break }
                 }
                 let d = ContinuousClock.now - start
+                // An epoch cut short by Ctrl-C is not a measurement.
+                if Self.interrupted.load(ordering: .relaxed) { break }
                 row.samples = count
                 row.seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
             }
