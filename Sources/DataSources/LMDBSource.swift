@@ -211,10 +211,11 @@ extension LMDBSource {
                     label = try cursor.next { _, value in try decode(value, into: destination) }
                 } else {
                     let start = index == 0 ? 0 : keyEnds[index - 1]
-                    let key = Array(keyBytes[start..<keyEnds[index]])
-                    label = try transaction.withValue(forKey: key) { value in
-                        guard let value else { throw DatumError.malformed("record \(index) vanished") }
-                        return try decode(value, into: destination)
+                    label = try keyBytes.withUnsafeBytes { keys in
+                        try transaction.withValue(forKey: UnsafeRawBufferPointer(rebasing: keys[start..<keyEnds[index]])) { value in
+                            guard let value else { throw DatumError.malformed("record \(index) vanished") }
+                            return try decode(value, into: destination)
+                        }
                     }
                 }
                 guard let label else { throw DataSourceError(name, "the LMDB ended early (changed since it was opened?)") }
