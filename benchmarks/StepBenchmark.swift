@@ -81,6 +81,7 @@ struct StepBenchmark {
             print(String(format: "%@  ours:  median %6.2f ms  p95 %6.2f  (forward %.2f, backward %.2f, update %.2f); allocations after warm-up: %d",
                          c.name, median, p95, ourParts.forward, ourParts.backward, ourParts.update, allocations))
             var ratio = ""
+            var torchRow: [String]? = nil
             if peers && theirs.isEmpty {
                 print("\(c.name)  torch: skipped (python3 with torch not found; `make peers` installs it)")
             } else if !theirs.isEmpty {
@@ -91,11 +92,11 @@ struct StepBenchmark {
                              c.name, theirMedian, StepTimer.percentile(theirs.sorted(), 0.95), self.median(theirGemms)))
                 print(String(format: "%@  ratio ours/torch %.2f (goal ≤ %.2f): %@",
                              c.name, r, c.goal, r <= c.goal ? "met" : "NOT met"))
-                rows.append([c.name, "torch", String(batch), String(threads), "", fmt(theirMedian),
-                             fmt(StepTimer.percentile(theirs.sorted(), 0.95)), "", fmt(self.median(theirGemms))])
+                torchRow = [c.name, "torch", String(batch), String(threads), "", fmt(theirMedian),
+                            fmt(StepTimer.percentile(theirs.sorted(), 0.95)), "", fmt(self.median(theirGemms))]
             }
-            rows.insert([c.name, "feedbench", String(batch), String(threads), BLASKernels.coreName, fmt(median), fmt(p95), ratio, ""],
-                        at: max(0, rows.count - (theirs.isEmpty ? 0 : 1)))
+            rows.append([c.name, "feedbench", String(batch), String(threads), BLASKernels.coreName, fmt(median), fmt(p95), ratio, ""])
+            if let torchRow { rows.append(torchRow) }
         }
         if let output { try writeCSV(rows, to: output) }
     }

@@ -80,6 +80,9 @@ public protocol DataSource: AnyObject {
     func makeIterator(_ options: EpochOptions) throws -> any BatchIterator
     /// The files the source reads (empty for data in memory).
     var files: [String] { get }
+    /// The element type the samples are stored as, when there is one (an HDF5 list: the
+    /// first file's); a converter keeps it unless told otherwise.
+    var storedElementType: ElementType? { get }
     /// Drops those files from the page cache for a cold epoch, unmapping this source's own
     /// pages first (the kernel keeps mapped pages). A request only: measure residency after.
     func evictFromPageCache()
@@ -87,6 +90,7 @@ public protocol DataSource: AnyObject {
 
 extension DataSource {
     public func evictFromPageCache() { PageCache.evict(files) }
+    public var storedElementType: ElementType? { nil }
     /// Bytes the source reads from storage in one epoch (the files' sizes).
     public var storedBytes: Int {
         files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
@@ -94,15 +98,6 @@ extension DataSource {
 }
 
 extension DataSource {
-    /// The element type the samples are stored as, when there is one (the first file's).
-    public var storedElementType: ElementType? {
-        (self as? HDF5ListSource)?.members.first?.elementType
-            ?? ((self as? PrefetchingSource)?.inner.storedElementType)
-            ?? (self as? RawSource)?.elementType
-            ?? (self as? LMDBSource)?.elementType
-            ?? (self is SyntheticSource ? .uint8 : nil)
-    }
-
     /// Elements in one sample.
     public var sampleElements: Int { sampleShape.reduce(1, *) }
 }

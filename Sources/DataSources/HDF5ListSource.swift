@@ -193,6 +193,7 @@ public final class HDF5ListSource: DataSource {
     }
 
     public var files: [String] { members.map(\.path) }
+    public var storedElementType: ElementType? { members.first?.elementType }
 
     public func evictFromPageCache() {
         for member in members { member.mapping?.dropPages() }

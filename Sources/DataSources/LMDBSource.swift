@@ -42,6 +42,7 @@ public final class LMDBSource: DataSource {
     public let decoder: Decoder
     /// uint8 when records hold `data` bytes, float32 when they hold `float_data`.
     public let elementType: ElementType
+    public var storedElementType: ElementType? { elementType }
     public let environment: Environment
     public let readahead: Readahead
     let scaling: Scaling

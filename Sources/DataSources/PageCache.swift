@@ -36,14 +36,4 @@ public enum PageCache {
         }
         return total == 0 ? 0 : Double(resident) / Double(total)
     }
-
-    /// Every regular file the data set at `location` reads.
-    public static func files(of location: SourceLocation) throws -> [String] {
-        switch location.kind {
-        case .hdf5File: return [location.path]
-        case .hdf5List: return try ListFile.read(location.path).map(\.resolved)
-        case .raw: return ["data.bin", "labels.bin", "meta.json"].map { (location.path as NSString).appendingPathComponent($0) }
-        case .lmdb: return [(location.path as NSString).appendingPathComponent("data.mdb")]
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 
 /// Wraps any source so that a background thread reads ahead into a bounded queue of
 /// `depth` batches while the consumer computes.
@@ -22,6 +23,7 @@ public final class PrefetchingSource: DataSource {
     public var classes: Int? { inner.classes }
     public var segments: SampleSegments { inner.segments }
     public var files: [String] { inner.files }
+    public var storedElementType: ElementType? { inner.storedElementType }
     public func evictFromPageCache() { inner.evictFromPageCache() }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {

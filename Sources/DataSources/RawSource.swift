@@ -21,6 +21,7 @@ public final class RawSource: DataSource {
     public let classes: Int?
     public let segments: SampleSegments
     public let elementType: ElementType
+    public var storedElementType: ElementType? { elementType }
     let scaling: Scaling
     let labels: [Float]
     let mapping: UnsafeRawPointer?

@@ -60,8 +60,6 @@ public struct BenchmarkConfig: Sendable {
     public var peers = false
     /// Where generated layouts are kept between runs.
     public var dataDirectory = ".bench-data"
-    /// The config's text, for reuse checks.
-    public let text: String
 
     /// Parses a config file; errors name the file, the key and the line.
     public init(contentsOf path: String) throws {
@@ -76,7 +74,6 @@ public struct BenchmarkConfig: Sendable {
     }
 
     public init(yaml: String) throws {
-        text = yaml
         let root: Yams.Node?
         do { root = try Yams.compose(yaml: yaml) } catch { throw SpecError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")") }
         guard let root, let top = root.mapping else { throw SpecError("a benchmark config must be a YAML mapping") }

@@ -106,36 +106,34 @@ public final class BenchmarkRunner {
     }
 
     private func open(_ backend: BenchmarkConfig.Backend, dataset: BenchmarkConfig.DataSet, base: any DataSource) throws -> any DataSource {
-        if backend.format == .memory { return try MemorySource(loading: base) }
         let folder = layoutFolder(backend, dataset: dataset)
-        let target: String
+        let write: () throws -> Void, open: () throws -> any DataSource
         switch backend.format {
-        case .hdf5: target = "\(folder)/set/train.txt"
-        case .lmdb: target = "\(folder)/lmdb"
-        case .raw: target = "\(folder)/raw"
-        case .memory: target = ""
+        case .memory:
+            return try MemorySource(loading: base)
+        case .hdf5:
+            let list = "\(folder)/set/train.txt"
+            write = {
+                try HDF5SetWriter(options: .init(files: backend.files, dtype: backend.dtype, chunkRows: backend.chunk, gzipLevel: backend.gzip))
+                    .write(base, to: list)
+            }
+            open = { try HDF5ListSource(path: list, readPath: backend.readPath, batchSizeHint: self.config.batchSizes.max() ?? 128) }
+        case .lmdb:
+            write = { try LMDBWriter.write(base, to: "\(folder)/lmdb", dtype: backend.dtype) }
+            open = { try LMDBSource(path: "\(folder)/lmdb") }
+        case .raw:
+            write = { try RawSource.write(base, to: "\(folder)/raw", dtype: backend.dtype) }
+            open = { try RawSource(path: "\(folder)/raw") }
         }
         let stamp = "\(folder)/complete"
         if !FileManager.default.fileExists(atPath: stamp) {
             log("writing \(dataset.name) as \(backend.name) (\(backend.layout)) under \(folder)")
             try? FileManager.default.removeItem(atPath: folder)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            switch backend.format {
-            case .hdf5:
-                try HDF5SetWriter(options: .init(files: backend.files, dtype: backend.dtype, chunkRows: backend.chunk, gzipLevel: backend.gzip))
-                    .write(base, to: target)
-            case .lmdb: try LMDBWriter.write(base, to: target, dtype: backend.dtype)
-            case .raw: try RawSource.write(base, to: target, dtype: backend.dtype)
-            case .memory: break
-            }
+            try write()
             FileManager.default.createFile(atPath: stamp, contents: Data())
         }
-        switch backend.format {
-        case .hdf5: return try HDF5ListSource(path: target, readPath: backend.readPath, batchSizeHint: config.batchSizes.max() ?? 128)
-        case .lmdb: return try LMDBSource(path: target)
-        case .raw: return try RawSource(path: target)
-        case .memory: fatalError("handled above")
-        }
+        return try open()
     }
 
     // MARK: Measuring

@@ -120,13 +120,6 @@ public final class Tensor<Scalar: TensorScalar> {
         t.copy(from: self)
         return t
     }
-
-    /// The same values converted to another scalar type.
-    public func converted<Other: TensorScalar>(to: Other.Type = Other.self) -> Tensor<Other> {
-        let t = Tensor<Other>(zeros: shape)
-        for i in 0..<count { t.pointer[i] = Other(pointer[i]) }
-        return t
-    }
 }
 
 extension Tensor: CustomStringConvertible {

@@ -82,8 +82,6 @@ extension Double: TensorScalar {
 public enum BLASThreads {
     /// Sets how many threads OpenBLAS may use (1 or more).
     public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
-    /// How many threads OpenBLAS uses now.
-    public static var current: Int { Int(openblas_get_num_threads()) }
     /// OpenBLAS's build and core description, for reports.
     public static var configuration: String {
         guard let c = openblas_get_config() else { return "OpenBLAS" }

@@ -33,10 +33,15 @@ struct LayoutOptions: ParsableArguments {
         throw ValidationError("--compression must be none, gzip or gzip:LEVEL (0–9), got '\(compression)'")
     }
 
-    func writer(for source: any DataSource) throws -> HDF5SetWriter {
+    /// --dtype, else the source's stored type when it is uint8 or float32, else float32.
+    func outputType(for source: any DataSource) -> ElementType {
+        if let dtype, let type = ElementType(rawValue: dtype) { return type }
         let stored = source.storedElementType
-        let type = dtype.flatMap(ElementType.init(rawValue:)) ?? (stored == .uint8 || stored == .float32 ? stored! : .float32)
-        return try HDF5SetWriter(options: .init(files: files, dtype: type, chunkRows: chunk, gzipLevel: gzipLevel()))
+        return stored == .uint8 || stored == .float32 ? stored! : .float32
+    }
+
+    func writer(for source: any DataSource) throws -> HDF5SetWriter {
+        try HDF5SetWriter(options: .init(files: files, dtype: outputType(for: source), chunkRows: chunk, gzipLevel: gzipLevel()))
     }
 }
 
@@ -44,8 +49,7 @@ struct LayoutOptions: ParsableArguments {
 func writeSet(_ source: any DataSource, to destination: String, layout: LayoutOptions) throws {
     let location = try SourceLocation(parsing: destination)
     if location.kind == .raw || location.kind == .lmdb {
-        let stored = source.storedElementType
-        let type = layout.dtype.flatMap(ElementType.init(rawValue:)) ?? (stored == .uint8 || stored == .float32 ? stored! : .float32)
+        let type = layout.outputType(for: source)
         let progress = ProgressLine("writing", total: source.sampleCount)
         if location.kind == .raw {
             try RawSource.write(source, to: location.path, dtype: type) { progress.update($0) }
