@@ -37,7 +37,7 @@ struct StepBenchmark {
             case "--rounds": rounds = try value()
             case "--steps": stepsPerRound = try value()
             case "--threads": threads = try value()
-            case "--batch": batch = try value()
+            case "--batch-size", "--batch": batch = try value()
             case "--out":
                 guard let path = rest.popFirst() else { throw BenchmarkError("--out needs a file name") }
                 output = path
@@ -59,7 +59,11 @@ struct StepBenchmark {
             let graph = try Graph<Float>(spec: spec, seed: 1)
             try graph.feedRandom(batch: batch, seed: 1)
             let sgd = SGD<Float>(learningRate: 0.001, momentum: 0.9, threads: threads)
-            let torch = peers ? TorchStepWorker(sizes: c.sizes, batch: batch, threads: threads) : nil
+            var torch: PeerWorker? = nil
+            if peers, let worker = PeerWorker(), worker.unavailable["torch"] == nil {
+                try worker.buildTorchStep(sizes: c.sizes, batchSize: batch, threads: threads)
+                torch = worker
+            }
             var ours: [Double] = [], theirs: [Double] = [], theirGemms: [Double] = []
             var ourParts = (forward: 0.0, backward: 0.0, update: 0.0), allocations = 0
             for _ in 0..<rounds {
@@ -72,9 +76,9 @@ struct StepBenchmark {
                 allocations += t.allocations
                 if let torch {
                     settle()
-                    theirs += try torch.steps(stepsPerRound)
+                    theirs += try torch.torchSteps(stepsPerRound)
                     settle()
-                    theirGemms += try torch.gemms(stepsPerRound / 2 + 1)
+                    theirGemms += try torch.torchSteps(stepsPerRound / 2 + 1, gemmsOnly: true)
                 }
             }
             let median = median(ours), p95 = StepTimer.percentile(ours.sorted(), 0.95)
@@ -111,11 +115,7 @@ struct StepBenchmark {
     private func writeCSV(_ rows: [[String]], to path: String) throws {
         let header = ["case", "backend", "batch_size", "threads", "blas_kernels", "step_ms_median", "step_ms_p95",
                       "ratio_to_torch", "gemm_ms_median"]
-        let text = ([header] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
-        let temporary = path + ".partial"
-        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        try CSVTable.write(header: header, rows: rows, to: path)
         print("wrote \(path)")
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Graph
-import HDF5
 
 /// One batch: data as float32 [B] + sample shape, and one label per sample.
 ///
@@ -64,7 +63,9 @@ public protocol BatchIterator: AnyObject {
 }
 
 /// A data set FeedBench can read: an HDF5 file list, an LMDB, a raw file, memory.
-/// A new backend is one new type conforming to this protocol.
+/// A new backend is one new type conforming to this protocol. It holds what training needs;
+/// what only measurement needs (the files and their bytes on disk, dropping them from the
+/// page cache) is `FileBacked`.
 public protocol DataSource: AnyObject {
     /// A name for messages and reports (the path it was opened from).
     var name: String { get }
@@ -76,30 +77,35 @@ public protocol DataSource: AnyObject {
     var classes: Int? { get }
     /// How the samples are grouped in storage; the orders use it.
     var segments: SampleSegments { get }
+    /// The element type the samples are stored as, when there is one (an HDF5 list: the
+    /// first file's); a writer keeps it unless told otherwise.
+    var storedType: StoredType? { get }
     /// Starts an epoch. Every check of the stored data happened when the source opened.
     func makeIterator(_ options: EpochOptions) throws -> any BatchIterator
-    /// The files the source reads (empty for data in memory).
+}
+
+extension DataSource {
+    public var storedType: StoredType? { nil }
+    /// Elements in one sample.
+    public var sampleElements: Int { sampleShape.reduce(1, *) }
+}
+
+/// A source whose samples live in files: what the benchmark needs to report bytes on disk
+/// and to run cold epochs.
+public protocol FileBacked: AnyObject {
+    /// The files the source reads.
     var files: [String] { get }
-    /// The element type the samples are stored as, when there is one (an HDF5 list: the
-    /// first file's); a converter keeps it unless told otherwise.
-    var storedElementType: ElementType? { get }
     /// Drops those files from the page cache for a cold epoch, unmapping this source's own
     /// pages first (the kernel keeps mapped pages). A request only: measure residency after.
     func evictFromPageCache()
 }
 
-extension DataSource {
+extension FileBacked {
     public func evictFromPageCache() { PageCache.evict(files) }
-    public var storedElementType: ElementType? { nil }
     /// Bytes the source reads from storage in one epoch (the files' sizes).
     public var storedBytes: Int {
         files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
     }
-}
-
-extension DataSource {
-    /// Elements in one sample.
-    public var sampleElements: Int { sampleShape.reduce(1, *) }
 }
 
 /// The storage structure the orders need: the samples split into files (consecutive
@@ -134,7 +140,7 @@ public struct SampleSegments: Sendable, Equatable {
 }
 
 /// Bad input: names the file (and the line or key) and what is wrong with it.
-public struct DataSourceError: Error, CustomStringConvertible, Sendable {
+public struct DataSourceError: FeedBenchError, Sendable {
     public let description: String
     public init(_ file: String, _ problem: String) { description = "\(file): \(problem)" }
 }

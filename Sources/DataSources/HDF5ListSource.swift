@@ -3,14 +3,15 @@ import Graph
 import HDF5
 
 /// Reads an HDF5 split set the way Caffe's HDF5Data layer names it: a list file of HDF5
-/// files (or one `.h5`), each with datasets `data` [N, …] and `label` [N] or [N, 1].
+/// files (or one `.h5`), each with datasets `data` [N, …] and `label` [N] or [N, 1]. Other
+/// dataset names (h5py users write `images` / `labels`, `X` / `y`) are given as keys.
 ///
 /// Every file is opened and checked before the first batch: both datasets present, equal
 /// N, one sample shape across files, supported element types. Labels (one number per
 /// sample) are read once; data is streamed per batch, so memory stays at a few batches plus
 /// the chunk caches. Batches cross file boundaries; a shuffled batch groups its reads by
 /// file and sorts them.
-public final class HDF5ListSource: DataSource {
+public final class HDF5ListSource: DataSource, FileBacked {
     /// How data rows are read.
     public enum ReadPath: String, Sendable, CaseIterable {
         /// Unfiltered datasets straight from a read-only mapping of the file, at the offsets
@@ -30,14 +31,14 @@ public final class HDF5ListSource: DataSource {
         public let file: File
         public let data: Dataset
         public let rows: Int
-        public let elementType: ElementType
+        public let elementType: StoredType
         public let scaling: Scaling
         let labels: [Float]
         /// For direct reads: the file mapped read-only, and each row's offset in it.
         let mapping: FileMapping?
         let rowOffsets: RowOffsets?
 
-        init(path: String, file: File, data: Dataset, elementType: ElementType, scaling: Scaling, labels: [Float],
+        init(path: String, file: File, data: Dataset, elementType: StoredType, scaling: Scaling, labels: [Float],
              mapping: FileMapping?, rowOffsets: RowOffsets?) {
             self.path = path
             self.file = file
@@ -66,16 +67,21 @@ public final class HDF5ListSource: DataSource {
     public let segments: SampleSegments
     public let members: [Member]
     public let readPath: ReadPath
+    /// The datasets read from every file.
+    public let keys: DatasetKeys
     /// Whether every member is read directly (no HDF5 call per batch).
     public var readsDirectly: Bool { members.allSatisfy { $0.rowOffsets != nil } }
 
     /// Opens and checks a list file (`.txt`) or a single HDF5 file.
     /// - Parameters:
+    ///   - keys: the names of the data and label datasets (`data` and `label` by default).
     ///   - scale: multiplies every value; by default 1/255 for uint8 data and 1 otherwise.
     ///   - batchSizeHint: sizes the chunk cache so that one batch's chunks fit.
-    public init(path: String, scale: Float? = nil, readPath: ReadPath = .auto, batchSizeHint: Int = 256, chunkWindow: Int = 8) throws {
+    public init(path: String, keys: DatasetKeys = .caffe, scale: Float? = nil, readPath: ReadPath = .auto,
+                batchSizeHint: Int = 256, chunkWindow: Int = 8) throws {
         name = path
         self.readPath = readPath
+        self.keys = keys
         let isList = !(path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf"))
         let entries: [(String, String)]  // (resolved path, how to name it in messages)
         if isList {
@@ -88,7 +94,7 @@ public final class HDF5ListSource: DataSource {
         var maxLabel: Float = -1
         var integral = true
         for (file, context) in entries {
-            let member = try Self.openMember(file, context: context, scale: scale, readPath: readPath,
+            let member = try Self.openMember(file, context: context, keys: keys, scale: scale, readPath: readPath,
                                              batchSizeHint: batchSizeHint, chunkWindow: chunkWindow)
             let shape = Array(member.data.shape.dropFirst())
             if let firstShape, shape != firstShape {
@@ -111,7 +117,7 @@ public final class HDF5ListSource: DataSource {
     }
 
     private static func openMember(
-        _ path: String, context: String, scale: Float?, readPath: ReadPath, batchSizeHint: Int, chunkWindow: Int
+        _ path: String, context: String, keys: DatasetKeys, scale: Float?, readPath: ReadPath, batchSizeHint: Int, chunkWindow: Int
     ) throws -> Member {
         let file: File
         do {
@@ -119,39 +125,40 @@ public final class HDF5ListSource: DataSource {
         } catch let error as HDF5Error {
             throw DataSourceError(context, error.stack.last ?? "cannot open")
         }
-        for name in ["data", "label"] where !file.root.contains(name) {
-            throw DataSourceError(context, "no dataset '\(name)' (Caffe's HDF5Data needs 'data' and 'label')")
+        for name in [keys.data, keys.label] where !file.root.contains(name) {
+            throw DataSourceError(context, keys.missing(name, in: file))
         }
         // Size the chunk cache before the real open: a batch's chunks plus a chunk-shuffle window.
-        let probe = try file.root.dataset("data")
+        let probe = try file.root.dataset(keys.data)
         var cache: ChunkCache? = nil
         if let chunk = probe.chunkShape, chunk.count >= 1 {
             let chunkBytes = chunk.reduce(1, *) * max(probe.elementType?.size ?? 4, 1)
             let chunks = max(16, 2 * ((batchSizeHint + chunk[0] - 1) / max(chunk[0], 1) + chunkWindow))
             cache = ChunkCache(bytes: chunks * chunkBytes, slots: nextPrime(chunks * 100))
         }
-        let data = try file.root.dataset("data", chunkCache: cache)
-        let label = try file.root.dataset("label")
-        guard let type = data.elementType else {
-            throw DataSourceError(context, "'data' has type \(data.storedTypeName); FeedBench reads uint8, int8–int64, float32 and float64")
+        let data = try file.root.dataset(keys.data, chunkCache: cache)
+        let label = try file.root.dataset(keys.label)
+        let (d, l) = ("'\(keys.data)'", "'\(keys.label)'")
+        guard let type = data.elementType.map(StoredType.init) else {
+            throw DataSourceError(context, "\(d) has type \(data.storedTypeName); FeedBench reads uint8, int8–int64, float32 and float64")
         }
         guard data.shape.count >= 2 else {
-            throw DataSourceError(context, "'data' has shape \(describe(shape: data.shape)); expected [N, …] with a sample shape")
+            throw DataSourceError(context, "\(d) has shape \(describe(shape: data.shape)); expected [N, …] with a sample shape")
         }
         guard label.elementType != nil else {
-            throw DataSourceError(context, "'label' has type \(label.storedTypeName); expected a number per sample")
+            throw DataSourceError(context, "\(l) has type \(label.storedTypeName); expected a number per sample")
         }
         guard label.shape.count == 1 || (label.shape.count == 2 && label.shape[1] == 1) else {
-            throw DataSourceError(context, "'label' has shape \(describe(shape: label.shape)); expected [N] or [N, 1]")
+            throw DataSourceError(context, "\(l) has shape \(describe(shape: label.shape)); expected [N] or [N, 1]")
         }
         guard label.rows == data.rows else {
-            throw DataSourceError(context, "'data' has \(data.rows) samples but 'label' has \(label.rows)")
+            throw DataSourceError(context, "\(d) has \(data.rows) samples but \(l) has \(label.rows)")
         }
         let labels: [Float]
         do {
             labels = try label.readAll(as: .float32)
         } catch let error as HDF5Error {
-            throw DataSourceError(context, "cannot read 'label' (\(error.stack.last ?? "read failed"); the file may be truncated)")
+            throw DataSourceError(context, "cannot read \(l) (\(error.stack.last ?? "read failed"); the file may be truncated)")
         }
         if let bad = labels.firstIndex(where: { !$0.isFinite }) {
             throw DataSourceError(context, "label of sample \(bad) is not a finite number")
@@ -161,13 +168,13 @@ public final class HDF5ListSource: DataSource {
         if readPath == .auto {
             (mapping, offsets) = try directAccess(path, data: data, type: type, context: context)
         }
-        return Member(path: path, file: file, data: data, elementType: type, scaling: scale.map { .multiply($0) } ?? .default(for: type),
+        return Member(path: path, file: file, data: data, elementType: type, scaling: .from(scale, for: type),
                       labels: labels, mapping: mapping, rowOffsets: offsets)
     }
 
     /// For unfiltered data: the file mapped read-only and each block's file offset, checked
     /// against the file's size so a truncated file is caught here and not mid-epoch.
-    private static func directAccess(_ path: String, data: Dataset, type: ElementType, context: String) throws -> (FileMapping?, RowOffsets?) {
+    private static func directAccess(_ path: String, data: Dataset, type: StoredType, context: String) throws -> (FileMapping?, RowOffsets?) {
         let rowBytes = data.rowElements * type.size
         var starts: [Int]
         var rowsPerBlock: Int
@@ -185,7 +192,7 @@ public final class HDF5ListSource: DataSource {
         for (block, start) in starts.enumerated() {
             let rowsHere = min(rowsPerBlock, data.rows - block * rowsPerBlock)
             if data.rows > 0 && start + rowsHere * rowBytes > size {
-                throw DataSourceError(context, "the file is truncated: 'data' needs \(start + rowsHere * rowBytes) bytes, the file has \(size)")
+                throw DataSourceError(context, "the file is truncated: '\(data.path.dropFirst())' needs \(start + rowsHere * rowBytes) bytes, the file has \(size)")
             }
         }
         let mapping = try FileMapping(path: path, context: context)
@@ -193,7 +200,7 @@ public final class HDF5ListSource: DataSource {
     }
 
     public var files: [String] { members.map(\.path) }
-    public var storedElementType: ElementType? { members.first?.elementType }
+    public var storedType: StoredType? { members.first?.elementType }
 
     public func evictFromPageCache() {
         for member in members { member.mapping?.dropPages() }
@@ -288,9 +295,9 @@ final class HDF5BatchReader {
             if let last = runs.last, last.upperBound == row { runs[runs.count - 1] = last.lowerBound..<row + 1 } else { runs.append(row..<row + 1) }
         }
         do {
-            try member.data.read(runs: runs, into: scratch, as: type)
+            try member.data.read(runs: runs, into: scratch, as: ElementType(type))
         } catch let error as HDF5Error {
-            throw DataSourceError(member.path, "cannot read 'data' (\(error.stack.last ?? "read failed"))")
+            throw DataSourceError(member.path, "cannot read '\(member.data.path.dropFirst())' (\(error.stack.last ?? "read failed"))")
         }
         for (n, item) in items.enumerated() {
             convertToFloat(scratch + n * rowBytes, type: type, count: rowElements, scaling: member.scaling,
@@ -312,4 +319,39 @@ func nextPrime(_ n: Int) -> Int {
         if isPrime { return candidate }
         candidate += 1
     }
+}
+
+/// The names of the data and label datasets in each HDF5 file.
+public struct DatasetKeys: Sendable, Equatable, CustomStringConvertible {
+    public var data: String
+    public var label: String
+
+    public init(data: String = "data", label: String = "label") {
+        self.data = data
+        self.label = label
+    }
+
+    /// Caffe's HDF5Data names: `data` and `label`.
+    public static let caffe = DatasetKeys()
+
+    /// `data=images, label=labels`, for layouts and messages; empty for Caffe's names.
+    public var description: String { self == .caffe ? "" : "data=\(data), label=\(label)" }
+
+    /// The message for a dataset the file lacks, naming what the file does hold.
+    func missing(_ name: String, in file: File) -> String {
+        let found = (try? file.root.memberNames()) ?? []
+        let hint = self == .caffe ? "Caffe's HDF5Data needs 'data' and 'label'; " : ""
+        let listed = found.isEmpty ? "the file holds no datasets" : "the file holds " + found.map { "'\($0)'" }.joined(separator: ", ")
+        return "no dataset '\(name)' (\(hint)\(listed); name others with --data-key / --label-key)"
+    }
+}
+
+extension StoredType {
+    /// The same type as HDF5 names it.
+    init(_ type: ElementType) { self = StoredType(rawValue: type.rawValue)! }
+}
+
+extension ElementType {
+    /// The same type as HDF5 reads and writes it.
+    init(_ type: StoredType) { self = ElementType(rawValue: type.rawValue)! }
 }

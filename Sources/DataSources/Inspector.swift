@@ -6,19 +6,21 @@ import LMDB
 /// What `feedbench inspect` prints: datasets, shapes, types, layout, chunking, filters,
 /// and N per file, like h5ls.
 public enum Inspector {
-    public static func lines(for location: SourceLocation) throws -> [String] {
+    /// The lines for a data set. For an HDF5 file, `keys` names the pair to summarise;
+    /// `keysGiven` says the user named them, so a missing pair is an error rather than a note.
+    public static func lines(for location: SourceLocation, keys: DatasetKeys = .caffe, keysGiven: Bool = false) throws -> [String] {
         switch location.kind {
         case .hdf5File:
-            return try fileLines(location.path)
+            return try fileLines(location.path, keys: keys, keysGiven: keysGiven)
         case .hdf5List:
             let entries = try ListFile.read(location.path)
-            let source = try HDF5ListSource(path: location.path)
+            let source = try HDF5ListSource(path: location.path, keys: keys)
             var lines = [
                 "list \(location.path): \(entries.count) file\(entries.count == 1 ? "" : "s"), \(source.sampleCount) samples, "
                     + "sample shape \(describe(shape: source.sampleShape)), classes \(source.classes.map(String.init) ?? "unknown") (HDF5 \(HDF5Library.version))",
             ]
             for (entry, member) in zip(entries, source.members) {
-                lines.append("  \(entry.written): N \(member.rows), data \(datasetSummary(member.data))")
+                lines.append("  \(entry.written): N \(member.rows), \(keys.data) \(datasetSummary(member.data))")
             }
             return lines
         case .raw:
@@ -44,14 +46,18 @@ public enum Inspector {
         }
     }
 
-    static func fileLines(_ path: String) throws -> [String] {
+    static func fileLines(_ path: String, keys: DatasetKeys, keysGiven: Bool) throws -> [String] {
         let file: File
         do { file = try File.open(path) } catch let e as HDF5Error { throw DataSourceError(path, e.stack.last ?? "cannot open") }
         var lines = ["file \(path) (HDF5 \(HDF5Library.version))"]
         try walk(file.root, into: &lines)
-        if file.root.contains("data"), file.root.contains("label") {
-            let n = try file.root.dataset("data").rows
-            lines.append("  N \(n) samples")
+        do {
+            let source = try HDF5ListSource(path: path, keys: keys)
+            lines.append("  N \(source.sampleCount) samples of shape \(describe(shape: source.sampleShape)) \(source.storedType?.rawValue ?? ""), "
+                + "classes \(source.classes.map(String.init) ?? "unknown")" + (keys == .caffe ? "" : " (\(keys))"))
+        } catch let error as DataSourceError where !keysGiven {
+            // Not a data file under Caffe's names: say so in one line, after what it holds.
+            lines.append("  no usable data/label pair: \(error.description.dropFirst(path.count + 2))")
         }
         return lines
     }

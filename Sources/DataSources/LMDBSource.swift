@@ -1,7 +1,5 @@
-import CLMDB
 import Foundation
 import Graph
-import HDF5
 import LMDB
 import SwiftProtobuf
 
@@ -11,7 +9,7 @@ import SwiftProtobuf
 /// `float_data`, not be `encoded`, have a label ≥ 0, and have the first record's shape;
 /// an error names the record's key. Sequential epochs walk a cursor; other orders collect
 /// the keys once and get records by key in a seeded permutation.
-public final class LMDBSource: DataSource {
+public final class LMDBSource: DataSource, FileBacked {
     /// Whether the kernel reads ahead around the records an epoch touches.
     ///
     /// Measured on this project's machine kind (CIFAR-shaped LMDB of 200 MB, cold cache):
@@ -41,15 +39,13 @@ public final class LMDBSource: DataSource {
     public let segments: SampleSegments
     public let decoder: Decoder
     /// uint8 when records hold `data` bytes, float32 when they hold `float_data`.
-    public let elementType: ElementType
-    public var storedElementType: ElementType? { elementType }
+    public let elementType: StoredType
+    public var storedType: StoredType? { elementType }
     public let environment: Environment
     public let readahead: Readahead
     let scaling: Scaling
     let keyBytes: [UInt8]
     let keyEnds: [Int]
-    let mapBase: UnsafeMutableRawPointer?
-    let mapLength: Int
 
     public init(path: String, scale: Float? = nil, readahead: Readahead = .on, decoder: Decoder = .view) throws {
         name = path
@@ -62,7 +58,7 @@ public final class LMDBSource: DataSource {
         }
         var keys: [UInt8] = [], ends: [Int] = []
         var shape: (Int32, Int32, Int32)? = nil
-        var type: ElementType? = nil
+        var type: StoredType? = nil
         var maxLabel: Int32 = -1
         do {
             let txn = try environment.beginRead()
@@ -75,7 +71,7 @@ public final class LMDBSource: DataSource {
                 do { datum = try DatumView(value) } catch { throw fail("\(error)") }
                 if datum.encoded { throw fail("an encoded (compressed) image; FeedBench reads raw Datum data only") }
                 let count = Int(datum.channels) * Int(datum.height) * Int(datum.width)
-                let recordType: ElementType
+                let recordType: StoredType
                 if let data = datum.data, data.count > 0 {
                     recordType = .uint8
                     guard data.count == count else { throw fail("\(data.count) data bytes for shape \(datum.channels)×\(datum.height)×\(datum.width)") }
@@ -105,27 +101,10 @@ public final class LMDBSource: DataSource {
         sampleCount = ends.count
         classes = Int(maxLabel) + 1
         elementType = type
-        scaling = scale.map { .multiply($0) } ?? .default(for: type)
+        scaling = .from(scale, for: type)
         segments = .single(ends.count)
         keyBytes = keys
         keyEnds = ends
-        (mapBase, mapLength) = LMDBSource.mapping(of: (path as NSString).appendingPathComponent("data.mdb"))
-    }
-
-    /// Where this process maps a file, from /proc/self/maps. LMDB does not say where its
-    /// map is (`mdb_env_info`'s address is the one stored in the file, for MDB_FIXEDMAP).
-    static func mapping(of file: String) -> (UnsafeMutableRawPointer?, Int) {
-        var info = stat()
-        guard stat(file, &info) == 0, let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return (nil, 0) }
-        for line in maps.split(separator: "\n") {
-            // start-end perms offset dev inode path
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, UInt64(fields[4]) == UInt64(info.st_ino) else { continue }
-            let range = fields[0].split(separator: "-").compactMap { UInt(String($0), radix: 16) }
-            guard range.count == 2, range[1] > range[0] else { continue }
-            return (UnsafeMutableRawPointer(bitPattern: range[0]), Int(range[1] - range[0]))
-        }
-        return (nil, 0)
     }
 
     /// A key for messages: text when printable, else hex.
@@ -143,15 +122,15 @@ public final class LMDBSource: DataSource {
     /// LMDB's map (`MADV_DONTNEED`), then asks the kernel to evict the file
     /// (`POSIX_FADV_DONTNEED`). Measure residency afterwards; eviction is only a request.
     public func evictFromPageCache() {
-        if let mapBase { madvise(mapBase, mapLength, MADV_DONTNEED) }
+        environment.advise(.dropPages)
         PageCache.evict(files)
     }
 
     /// The advice given to the kernel for an epoch in `order`.
-    public func advice(for order: SampleOrder) -> Int32 {
+    public func advice(for order: SampleOrder) -> Environment.Advice {
         switch readahead {
-        case .off: return MADV_RANDOM
-        case .on: return order == .sequential ? MADV_SEQUENTIAL : MADV_NORMAL
+        case .off: return .random
+        case .on: return order == .sequential ? .sequential : .normal
         }
     }
 
@@ -159,7 +138,7 @@ public final class LMDBSource: DataSource {
         // LMDB's own MDB_NORDAHEAD is fixed when the environment opens, and the same
         // environment must not be opened twice in one process; the same advice
         // (MADV_RANDOM) is given per epoch on LMDB's map instead.
-        if let mapBase { madvise(mapBase, mapLength, advice(for: options.order)) }
+        environment.advise(advice(for: options.order))
         let transaction = try environment.beginRead()
         let cursor = options.order == .sequential ? try transaction.cursor() : nil
         return PlannedIterator(self, options) { [self] batch, indices in
@@ -226,54 +205,6 @@ extension LMDBSource {
             throw DataSourceError(name, error.message)
         } catch let error as DatumError {
             throw DataSourceError(name, error.description)
-        }
-    }
-}
-
-/// Writes any source as a Caffe LMDB: keys `%08d`, Datum values (`data` bytes for uint8,
-/// `float_data` for float32), a commit every `recordsPerCommit` records. The environment is
-/// written in a temporary folder and renamed into place when complete, so a failure leaves
-/// no partial environment; the map grows (and the transaction is replayed) when full.
-public enum LMDBWriter {
-    public static func write(
-        _ source: any DataSource, to path: String, dtype: ElementType, recordsPerCommit: Int = 4096,
-        progress: (Int) -> Void = { _ in }
-    ) throws {
-        guard dtype == .uint8 || dtype == .float32 else { throw DataSourceError(path, "LMDB Datum values hold uint8 or float32") }
-        let temporary = AtomicFile.temporaryPath(for: path)
-        try? FileManager.default.removeItem(atPath: temporary)
-        do {
-            let environment = try Environment.create(temporary, mapSize: 1 << 26)
-            let iterator = try source.makeIterator(EpochOptions(batchSize: 256))
-            let d = source.sampleElements
-            var pending: [(key: [UInt8], value: [UInt8])] = []
-            var written = 0
-            while let batch = try iterator.next() {
-                for i in 0..<batch.count {
-                    let label = batch.labels.pointer[i]
-                    guard label >= 0, label == label.rounded(), label < Float(Int32.max) else {
-                        throw DataSourceError(source.name, "label \(label) of sample \(written) is not a class index; Datum labels are integers ≥ 0")
-                    }
-                    let value = try DatumCodec.encode(batch.data.pointer + i * d, count: d, shape: source.sampleShape,
-                                                      label: Int32(label), asBytes: dtype == .uint8)
-                    pending.append((Array(String(format: "%08d", written).utf8), value))
-                    written += 1
-                    if pending.count == recordsPerCommit {
-                        try environment.put(pending)
-                        pending.removeAll(keepingCapacity: true)
-                        progress(written)
-                    }
-                }
-            }
-            if !pending.isEmpty { try environment.put(pending) }
-            progress(written)
-            try? FileManager.default.removeItem(atPath: (temporary as NSString).appendingPathComponent("lock.mdb"))
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try AtomicFile.commit(temporary, to: path)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            if let e = error as? LMDBError { throw DataSourceError(path, e.description) }
-            throw error
         }
     }
 }

@@ -8,7 +8,6 @@ public final class MemorySource: DataSource {
     public let sampleCount: Int
     public let classes: Int?
     public let segments: SampleSegments
-    public var files: [String] { [] }
     let values: [Float]
     let labels: [Float]
 

@@ -1,5 +1,4 @@
 import Foundation
-import HDF5
 
 /// Wraps any source so that a background thread reads ahead into a bounded queue of
 /// `depth` batches while the consumer computes.
@@ -22,9 +21,7 @@ public final class PrefetchingSource: DataSource {
     public var sampleCount: Int { inner.sampleCount }
     public var classes: Int? { inner.classes }
     public var segments: SampleSegments { inner.segments }
-    public var files: [String] { inner.files }
-    public var storedElementType: ElementType? { inner.storedElementType }
-    public func evictFromPageCache() { inner.evictFromPageCache() }
+    public var storedType: StoredType? { inner.storedType }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         var options = options

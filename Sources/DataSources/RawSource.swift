@@ -1,6 +1,5 @@
 import Foundation
 import Graph
-import HDF5
 
 /// The physical limit: one flat file of samples read by memory copy.
 ///
@@ -8,7 +7,8 @@ import HDF5
 /// `labels.bin` (N float32) and `meta.json` (`{"samples", "shape", "dtype"}`). The data file
 /// is mapped into memory and each sample converted straight from the mapping into its batch
 /// slot: no system call per sample and no library in between.
-public final class RawSource: DataSource {
+public final class RawSource: DataSource, FileBacked {
+    /// The contents of `meta.json`.
     struct Meta: Codable {
         var samples: Int
         var shape: [Int]
@@ -20,8 +20,8 @@ public final class RawSource: DataSource {
     public let sampleCount: Int
     public let classes: Int?
     public let segments: SampleSegments
-    public let elementType: ElementType
-    public var storedElementType: ElementType? { elementType }
+    public let elementType: StoredType
+    public var storedType: StoredType? { elementType }
     let scaling: Scaling
     let labels: [Float]
     let mapping: UnsafeRawPointer?
@@ -37,14 +37,14 @@ public final class RawSource: DataSource {
         do { meta = try JSONDecoder().decode(Meta.self, from: metaData) } catch {
             throw DataSourceError(metaPath, "cannot parse (\(error))")
         }
-        guard let type = ElementType(rawValue: meta.dtype) else { throw DataSourceError(metaPath, "unknown dtype '\(meta.dtype)'") }
+        guard let type = StoredType(rawValue: meta.dtype) else { throw DataSourceError(metaPath, "unknown dtype '\(meta.dtype)'") }
         guard meta.samples >= 0, !meta.shape.isEmpty, meta.shape.allSatisfy({ $0 >= 1 }) else {
             throw DataSourceError(metaPath, "samples and shape must be positive")
         }
         elementType = type
         sampleShape = meta.shape
         sampleCount = meta.samples
-        scaling = scale.map { .multiply($0) } ?? .default(for: type)
+        scaling = .from(scale, for: type)
         segments = .single(meta.samples)
         let labelPath = (path as NSString).appendingPathComponent("labels.bin")
         guard let labelData = FileManager.default.contents(atPath: labelPath), labelData.count == meta.samples * 4 else {
@@ -101,43 +101,6 @@ public final class RawSource: DataSource {
                 slot += count
                 k += count
             }
-        }
-    }
-
-    /// Writes any source as a raw folder (atomically: a temporary folder renamed at the end).
-    public static func write(_ source: any DataSource, to path: String, dtype: ElementType, progress: (Int) -> Void = { _ in }) throws {
-        guard dtype == .uint8 || dtype == .float32 else { throw DataSourceError(path, "raw folders store uint8 or float32") }
-        let temporary = AtomicFile.temporaryPath(for: path)
-        try? FileManager.default.removeItem(atPath: temporary)
-        do {
-            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-            let dataPath = (temporary as NSString).appendingPathComponent("data.bin")
-            FileManager.default.createFile(atPath: dataPath, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataPath))
-            var labels: [Float] = []
-            let iterator = try source.makeIterator(EpochOptions(batchSize: 1024))
-            let d = source.sampleElements
-            while let batch = try iterator.next() {
-                let values = batch.data.pointer, n = batch.count * d
-                if dtype == .uint8 {
-                    var bytes = [UInt8](repeating: 0, count: n)
-                    for i in 0..<n { bytes[i] = UInt8(max(0, min(255, (values[i] * 255).rounded()))) }
-                    try handle.write(contentsOf: bytes)
-                } else {
-                    try handle.write(contentsOf: Data(bytes: values, count: n * 4))
-                }
-                labels += batch.labels.scalars
-                progress(labels.count)
-            }
-            try handle.close()
-            try labels.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent("labels.bin"))) }
-            let meta = Meta(samples: labels.count, shape: source.sampleShape, dtype: dtype.rawValue)
-            try JSONEncoder().encode(meta).write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent("meta.json")))
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try AtomicFile.commit(temporary, to: path)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
         }
     }
 }

@@ -36,11 +36,14 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { path }
 
-    /// Opens the data set for reading.
-    public func open(scale: Float? = nil, batchSizeHint: Int = 256) throws -> any DataSource {
+    /// Whether the path names HDF5 (a list or a file).
+    public var isHDF5: Bool { kind == .hdf5List || kind == .hdf5File }
+
+    /// Opens the data set for reading. `keys` names the datasets of HDF5 files.
+    public func open(keys: DatasetKeys = .caffe, scale: Float? = nil, batchSizeHint: Int = 256) throws -> any DataSource {
         switch kind {
         case .hdf5List, .hdf5File:
-            return try HDF5ListSource(path: path, scale: scale, batchSizeHint: batchSizeHint)
+            return try HDF5ListSource(path: path, keys: keys, scale: scale, batchSizeHint: batchSizeHint)
         case .raw:
             return try RawSource(path: path, scale: scale)
         case .lmdb:

@@ -1,5 +1,4 @@
 import Graph
-import HDF5
 
 /// A seeded synthetic classification set, made on the fly: each class has a random
 /// prototype in [0, 1]^D, and a sample is 0.6 × its class's prototype plus 0.4 × uniform
@@ -45,9 +44,8 @@ public final class SyntheticSource: DataSource {
         return Float(label)
     }
 
-    public var files: [String] { [] }
     /// Generated values are multiples of 1/255, so uint8 holds them exactly.
-    public var storedElementType: ElementType? { .uint8 }
+    public var storedType: StoredType? { .uint8 }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         PlannedIterator(self, options) { [self] batch, indices in

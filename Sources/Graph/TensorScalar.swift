@@ -1,12 +1,30 @@
 import CBLAS
-import RealModule
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An element type the engine computes in: `Float` to train, `Double` to check gradients.
 ///
-/// Besides arithmetic and the elementary functions (from swift-numerics' `Real`), a scalar
-/// type supplies the BLAS routines for its precision, so that generic engine code reaches
-/// `cblas_sgemm` or `cblas_dgemm` without a runtime switch.
-public protocol TensorScalar: BinaryFloatingPoint, Real, Sendable where Self.RawSignificand: FixedWidthInteger {
+/// Besides arithmetic, a scalar type supplies the elementary functions (from the C library,
+/// in its own precision) and the BLAS routines for its precision, so that generic engine
+/// code reaches `expf` or `exp`, `cblas_sgemm` or `cblas_dgemm`, without a runtime switch.
+public protocol TensorScalar: BinaryFloatingPoint, Sendable where Self.RawSignificand: FixedWidthInteger {
+    /// e^x.
+    static func exp(_ x: Self) -> Self
+    /// The natural logarithm.
+    static func log(_ x: Self) -> Self
+    /// log(1 + x), accurate for small x.
+    static func log1p(_ x: Self) -> Self
+    /// The hyperbolic tangent.
+    static func tanh(_ x: Self) -> Self
+    /// The sine.
+    static func sin(_ x: Self) -> Self
+    /// The cosine.
+    static func cos(_ x: Self) -> Self
+
     /// `C = alpha · op(A) · op(B) + beta · C`, row-major, where `op` transposes when asked.
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -27,6 +45,13 @@ public protocol TensorScalar: BinaryFloatingPoint, Real, Sendable where Self.Raw
 private func cblasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
 
 extension Float: TensorScalar {
+    @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
+    @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
+    @inline(__always) public static func log1p(_ x: Float) -> Float { log1pf(x) }
+    @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
+    @inline(__always) public static func sin(_ x: Float) -> Float { sinf(x) }
+    @inline(__always) public static func cos(_ x: Float) -> Float { cosf(x) }
+
     @inline(__always)
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -53,6 +78,14 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
+    // The C library's functions, named through the module so they do not resolve to these.
+    @inline(__always) public static func exp(_ x: Double) -> Double { cExp(x) }
+    @inline(__always) public static func log(_ x: Double) -> Double { cLog(x) }
+    @inline(__always) public static func log1p(_ x: Double) -> Double { cLog1p(x) }
+    @inline(__always) public static func tanh(_ x: Double) -> Double { cTanh(x) }
+    @inline(__always) public static func sin(_ x: Double) -> Double { cSin(x) }
+    @inline(__always) public static func cos(_ x: Double) -> Double { cCos(x) }
+
     @inline(__always)
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -78,10 +111,24 @@ extension Double: TensorScalar {
     public static var typeName: String { "float64" }
 }
 
+// The C library's double-precision functions under names that cannot clash with the
+// static requirements above.
+@inline(__always) private func cExp(_ x: Double) -> Double { exp(x) }
+@inline(__always) private func cLog(_ x: Double) -> Double { log(x) }
+@inline(__always) private func cLog1p(_ x: Double) -> Double { log1p(x) }
+@inline(__always) private func cTanh(_ x: Double) -> Double { tanh(x) }
+@inline(__always) private func cSin(_ x: Double) -> Double { sin(x) }
+@inline(__always) private func cCos(_ x: Double) -> Double { cos(x) }
+
 /// The number of threads OpenBLAS uses for matrix products.
 public enum BLASThreads {
     /// Sets how many threads OpenBLAS may use (1 or more).
     public static func set(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+    /// The kernel family OpenBLAS chose when it loaded (`Haswell`, `SkylakeX`, `Zen`, …).
+    public static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
     /// OpenBLAS's build and core description, for reports.
     public static var configuration: String {
         guard let c = openblas_get_config() else { return "OpenBLAS" }

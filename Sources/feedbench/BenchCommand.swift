@@ -7,16 +7,59 @@ import Graph
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run the storage benchmark: read throughput and training step time per backend.",
-        discussion: "Writes DIR/results.csv (one row per measured epoch), DIR/summary.csv (median, min, max over repeats) and DIR/report.html. Ctrl-C stops after the epoch in progress and keeps the rows measured.")
+        abstract: "Run the storage benchmark: read throughput and training step time per layout.",
+        discussion: """
+            Give a config (benchmarks/default.yaml) to store one data set in every layout it names, or --source \
+            to measure your own list file, .h5, LMDB or raw folder as it is stored, beside the raw baseline (written \
+            once from it). Writes DIR/results.csv (one row per measured epoch), DIR/summary.csv (median, min, max \
+            over repeats), DIR/report.html and DIR/config.yaml (the config as run). Ctrl-C stops after the epoch in \
+            progress and keeps the rows measured.
+            """)
 
-    @Argument(help: "The experiment config (YAML), such as benchmarks/default.yaml.") var config: String
+    @Argument(help: "The experiment config (YAML), such as benchmarks/default.yaml.") var config: String?
+    @Option(help: "Measure this data set as stored (a list file, .h5, LMDB or raw folder) instead of a config.")
+    var source: DataSetArgument?
     @Option(help: "Output folder.") var out: String
+    @Option(help: "Run only the cases whose 'backend, layout, order' contains one of these |-separated texts (baselines always run).")
+    var only: String?
+
+    // The --source form's matrix.
+    @Option(help: "--source: orders, comma-separated (sequential, shuffle, file-shuffle, chunk-shuffle).")
+    var orders = ListArgument<SampleOrder>([.sequential, .shuffle])
+    @Option(help: "--source: modes, comma-separated (read, train).") var modes = ListArgument<BenchmarkMode>([.read])
+    @Option(help: "--source: cache states, comma-separated (warm, cold).") var cache = ListArgument<CacheState>([.warm])
+    @Option(help: "--source: samples per batch.") var batchSize: Int = 128
+    @Option(help: "--source: measured epochs per configuration.") var repeats: Int = 3
+    @Option(help: "--source: hidden layer sizes of the MLP trained in train mode.") var hidden: String = "512"
+    @Flag(help: "--source: skip the raw baseline (no copy of the data is written).") var noBaseline = false
+    @Option(help: "--source: where the raw baseline is written (once, reused while the source is unchanged).")
+    var dataDir = ".bench-data"
+    @OptionGroup var keys: KeyOptions
+
+    func validate() throws {
+        guard (config == nil) != (source == nil) else { throw ValidationError("give a config file or --source SRC (one of the two)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard Int.positiveList(hidden) != nil else { throw ValidationError("--hidden must be positive sizes such as 512 or 256,128") }
+        if config != nil && (keys.given || noBaseline || dataDir != ".bench-data") {
+            throw ValidationError("--data-key, --label-key, --no-baseline and --data-dir belong to the --source form; a config names them itself")
+        }
+    }
 
     func run() throws {
-        let parsed = try BenchmarkConfig(contentsOf: config)
+        let parsed: BenchmarkConfig
+        if let config {
+            parsed = try BenchmarkConfig(contentsOf: config)
+        } else {
+            guard let source else { throw ValidationError("give a config file or --source SRC") }
+            parsed = try BenchmarkConfig.forSource(
+                source.location().path, keys: keys.keys, orders: orders.values, modes: modes.values, caches: cache.values,
+                batchSizes: [batchSize], repeats: repeats, hidden: Int.positiveList(hidden) ?? [512], baseline: !noBaseline,
+                dataDirectory: dataDir)
+        }
         BLASThreads.set(2)
         let runner = BenchmarkRunner(config: parsed, outputDirectory: out)
+        runner.only = only.map { $0.split(separator: "|").map(String.init) } ?? []
         let progress = ProgressLine("", total: 1)
         runner.progress = { progress.show($0) }
         runner.log = { line in
@@ -29,7 +72,7 @@ struct BenchCommand: ParsableCommand {
         }
         let finished = try runner.run()
         progress.finish()
-        print("wrote \(out)/results.csv (\(runner.rows.count) rows), \(out)/summary.csv, \(out)/report.html")
+        print("wrote \(out)/results.csv (\(runner.rows.count) rows), summary.csv, report.html, config.yaml")
         if !finished {
             FileHandle.standardError.write(Data("interrupted: kept the \(runner.rows.count) rows measured so far\n".utf8))
             throw ExitCode(130)

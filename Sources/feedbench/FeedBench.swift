@@ -1,7 +1,10 @@
 import ArgumentParser
 import DataSources
 import Experiments
+import Foundation
 import Graph
+import HDF5
+import LMDB
 
 /// The `feedbench` command: how fast storage feeds a network, and which layout to keep.
 @main
@@ -11,9 +14,8 @@ struct FeedBench: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let error as DataSourceError {
-            exit(withError: UserError(error.description))
-        } catch let error as TrainingError {
+        } catch let error as FeedBenchError {
+            // Every library's error: one line naming the file and the problem, exit code 1.
             exit(withError: UserError(error.description))
         } catch {
             exit(withError: error)
@@ -23,10 +25,17 @@ struct FeedBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feedbench",
         abstract: "Measure how fast HDF5, LMDB and raw storage feed a small graph engine.",
+        version: versionText,
         subcommands: [
             BenchCommand.self, ReportCommand.self, GenerateCommand.self, ConvertCommand.self, InspectCommand.self,
             TrainCommand.self, GradCheckCommand.self, TimeCommand.self,
         ])
+
+    /// `feedbench --version`: this release and the libraries it runs on.
+    static var versionText: String {
+        let blas = BLASThreads.configuration.split(separator: " ").prefix(2).joined(separator: " ")
+        return "feedbench \(FeedBenchVersion.current)\nHDF5 \(HDF5Library.version), \(lmdbVersion), \(blas) (\(BLASThreads.coreName) kernels)"
+    }
 }
 
 /// A failure the user caused (a bad file, a bad spec); printed as one line, exit code 1.

@@ -29,11 +29,11 @@ struct GradCheckCommand: ParsableCommand {
 
     func run() throws {
         let graph = try options.loadGraph(Double.self, inputGradients: true)
-        try graph.feedRandom(batch: options.batch, seed: options.seed)
+        try graph.feedRandom(batch: options.batchSize, seed: options.seed)
         let check = GradientCheck(step: step, maxElements: elements, seed: options.seed)
         let results = try check.run(graph)
         let lines = GradCheckReport.lines(
-            network: options.network, batch: options.batch, seed: options.seed, tolerance: tolerance,
+            network: options.network, batch: options.batchSize, seed: options.seed, tolerance: tolerance,
             results: results, labels: graph.inputNodes.filter { $0.shape.isLabel }.map(\.name))
         lines.forEach { print($0) }
         if results.contains(where: { $0.maxRelativeError > tolerance }) { throw ExitCode.failure }

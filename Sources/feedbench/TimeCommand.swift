@@ -23,11 +23,11 @@ struct TimeCommand: ParsableCommand {
     func run() throws {
         BLASThreads.set(threads)
         let graph = try options.loadGraph(Float.self)
-        try graph.feedRandom(batch: options.batch, seed: options.seed)
+        try graph.feedRandom(batch: options.batchSize, seed: options.seed)
         let sgd = SGD<Float>(learningRate: 0.01, momentum: 0.9, threads: threads)
         let timing = try StepTimer.measure(graph: graph, optimizer: sgd, iterations: iterations)
         let nameWidth = max(10, graph.nodes.map(\.name.count).max() ?? 0)
-        print("time \(options.network): batch \(options.batch), \(iterations) iterations, \(threads) threads, float32")
+        print("time \(options.network): batch \(options.batchSize), \(iterations) iterations, \(threads) threads, float32")
         print(pad("node", nameWidth) + "  " + pad("op", 22) + "  forward ms  backward ms")
         for (i, node) in graph.nodes.enumerated() where node.kind == .function {
             let f = graph.forwardSeconds[i] * 1000 / Double(iterations)

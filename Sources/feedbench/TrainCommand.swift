@@ -3,6 +3,7 @@ import DataSources
 import Experiments
 import Foundation
 import Graph
+import NetworkSpecs
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,8 +12,8 @@ struct TrainCommand: ParsableCommand {
         discussion: "Prints one line per epoch (loss, accuracy, samples/s, the share of time spent waiting for data); --log writes the same as CSV.")
 
     @Option(help: "Training data: a list file, an HDF5 file, an LMDB or raw folder (hdf5:, lmdb:, raw: force the kind).")
-    var train: String
-    @Option(help: "Test data, evaluated after every epoch.") var test: String?
+    var train: DataSetArgument
+    @Option(help: "Test data, evaluated after every epoch.") var test: DataSetArgument?
     @Option(help: "The network spec (YAML).") var net: String?
     @Option(help: "Hidden layer sizes of an MLP, such as 256,128 (instead of --net).") var hidden: String?
     @Option(help: "Classes for --hidden (default: max label + 1 of the training data).") var classes: Int?
@@ -22,7 +23,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Momentum.") var momentum: Float = 0.9
     @Option(help: "Weight decay (L2, added to every gradient).") var weightDecay: Float = 0
     @Option(help: "Seed for the weights and the sample order.") var seed: UInt64 = 1
-    @Option(help: "sequential, shuffle, file-shuffle or chunk-shuffle.") var order: String = "shuffle"
+    @Option(help: "Sample order.") var order: SampleOrder = .shuffle
     @Flag(help: "Drop the last batch when it is smaller than --batch-size.") var dropLast = false
     @Option(help: "Batches read ahead by a background thread (0: none).") var prefetch: Int = 4
     @Option(help: "Multiply every stored value by this (default: 1/255 for uint8, 1 otherwise).") var scale: Float?
@@ -30,6 +31,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the weights here at the end (and every --snapshot-every epochs).") var snapshot: String?
     @Option(help: "Also snapshot every N epochs.") var snapshotEvery: Int = 0
     @Option(help: "Write the per-epoch figures as CSV here.") var log: String?
+    @OptionGroup var keys: KeyOptions
 
     func validate() throws {
         guard (net == nil) != (hidden == nil) else { throw ValidationError("give exactly one of --net NET.yaml and --hidden H1,H2,…") }
@@ -40,26 +42,23 @@ struct TrainCommand: ParsableCommand {
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative") }
         guard prefetch >= 0 else { throw ValidationError("--prefetch must not be negative") }
         guard snapshotEvery >= 0 else { throw ValidationError("--snapshot-every must not be negative") }
-        guard SampleOrder(rawValue: order) != nil else {
-            throw ValidationError("--order must be one of \(SampleOrder.allCases.map(\.rawValue).joined(separator: ", ")), got '\(order)'")
-        }
+        if let scale, !scale.isFinite { throw ValidationError("--scale must be a finite number, got \(scale)") }
         if let classes, classes < 1 { throw ValidationError("--classes must be at least 1") }
         _ = try hiddenSizes()
     }
 
     func hiddenSizes() throws -> [Int]? {
         guard let hidden else { return nil }
-        let sizes = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+        guard let sizes = Int.positiveList(hidden) else {
             throw ValidationError("--hidden must be positive sizes separated by commas, such as 256,128; got '\(hidden)'")
         }
-        return sizes.map { $0! }
+        return sizes
     }
 
     func run() throws {
         BLASThreads.set(2)
-        let trainSource = try SourceLocation(parsing: train).open(scale: scale, batchSizeHint: batchSize)
-        let testSource = try test.map { try SourceLocation(parsing: $0).open(scale: scale, batchSizeHint: batchSize) }
+        let trainSource = try train.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize)
+        let testSource = try test.map { try $0.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize) }
         let spec: NetworkSpec
         if let net {
             spec = try NetworkSpec(contentsOf: URL(fileURLWithPath: net))
@@ -67,7 +66,7 @@ struct TrainCommand: ParsableCommand {
             guard let k = classes ?? trainSource.classes else {
                 throw UserError("\(train): labels are not class indices; give --classes or a --net")
             }
-            spec = .mlp(inputShape: trainSource.sampleShape, hidden: try hiddenSizes()!, classes: k)
+            spec = .mlp(inputShape: trainSource.sampleShape, hidden: try hiddenSizes() ?? [], classes: k)
         }
         let graph: Graph<Float>
         do { graph = try Graph<Float>(spec: spec, seed: seed) } catch let e as GraphError { throw UserError("\(net ?? "--hidden"): \(e)") }
@@ -78,34 +77,25 @@ struct TrainCommand: ParsableCommand {
         var options = TrainingOptions()
         options.epochs = epochs
         options.batchSize = batchSize
-        options.order = SampleOrder(rawValue: order)!
+        options.order = order
         options.seed = seed
         options.dropLast = dropLast
         options.prefetch = prefetch
         options.snapshotPath = snapshot
         options.snapshotEvery = snapshotEvery
         let sgd = SGD<Float>(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
-        let trainer: Trainer
-        do {
-            trainer = try Trainer(graph: graph, optimizer: sgd, train: trainSource, test: testSource, options: options)
-        } catch let e as TrainingError {
-            throw UserError(e.description)
-        }
+        let trainer = try Trainer(graph: graph, optimizer: sgd, train: trainSource, test: testSource, options: options)
         print("training on \(trainSource.name): \(trainSource.sampleCount) samples of \(trainSource.sampleShape), "
-            + "\(graph.parameters.reduce(0) { $0 + $1.value.count }) parameters, batch \(batchSize), \(order), prefetch \(prefetch)")
+            + "\(graph.parameters.reduce(0) { $0 + $1.value.count }) parameters, batch \(batchSize), \(order.rawValue), prefetch \(prefetch)")
         var logRows: [[String]] = []
         let progress = ProgressLine("epoch", total: trainSource.sampleCount)
-        do {
-            try trainer.run(onEpoch: { m in
-                progress.finish()
-                print(EpochLine.text(m, of: epochs))
-                logRows.append(EpochLine.csvRow(m))
-                if let log { try CSVTable.write(header: EpochLine.csvHeader, rows: logRows, to: log) }
-            }, progress: { done, _ in progress.update(done) })
-        } catch let e as TrainingError {
+        defer { progress.finish() }
+        try trainer.run(onEpoch: { m in
             progress.finish()
-            throw UserError(e.description)
-        }
+            print(EpochLine.text(m, of: epochs))
+            logRows.append(EpochLine.csvRow(m))
+            if let log { try CSVTable.write(header: EpochLine.csvHeader, rows: logRows, to: log) }
+        }, progress: { done, _ in progress.update(done) })
         if let snapshot { print("snapshot: \(snapshot)") }
     }
 }

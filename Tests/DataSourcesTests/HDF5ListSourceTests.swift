@@ -142,7 +142,8 @@ import Testing
         let dir = temporaryDirectory()
         let path = dir.appendingPathComponent("a.h5").path
         try writeFile(path, label: false)
-        #expect(errorText { _ = try HDF5ListSource(path: path) } == "\(path): no dataset 'label' (Caffe's HDF5Data needs 'data' and 'label')")
+        #expect(errorText { _ = try HDF5ListSource(path: path) }
+            == "\(path): no dataset 'label' (Caffe's HDF5Data needs 'data' and 'label'; the file holds 'data'; name others with --data-key / --label-key)")
     }
 
     @Test func sampleCountMismatch() throws {

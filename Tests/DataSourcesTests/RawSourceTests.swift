@@ -7,7 +7,7 @@ import Testing
     func rawFolderReadsLikeTheHDF5ListItCameFrom(order: SampleOrder) throws {
         let list = try HDF5ListSource(path: fixture("list.txt"))
         let dir = temporaryDirectory().appendingPathComponent("raw").path
-        try RawSource.write(list, to: dir, dtype: .uint8)
+        try SourceLocation(kind: .raw, path: dir).writer(WriterOptions(type: .uint8)).write(list)
         let raw = try RawSource(path: dir)
         #expect(raw.sampleCount == 17)
         #expect(raw.sampleShape == [1, 4, 4])
@@ -25,7 +25,7 @@ import Testing
 
     @Test func damagedRawFolder() throws {
         let dir = temporaryDirectory().appendingPathComponent("raw").path
-        try RawSource.write(try HDF5ListSource(path: fixture("caffe_float.h5")), to: dir, dtype: .float32)
+        try SourceLocation(kind: .raw, path: dir).writer(WriterOptions(type: .float32)).write(try HDF5ListSource(path: fixture("caffe_float.h5")))
         let data = (dir as NSString).appendingPathComponent("data.bin")
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: data))
         try handle.truncate(atOffset: 100)

@@ -7,7 +7,7 @@ import Testing
     @Test func gradcheckParsesItsOptions() throws {
         let command = try GradCheckCommand.parse(["net.yaml", "--batch", "3", "--seed", "9", "--tolerance", "1e-7"])
         #expect(command.options.network == "net.yaml")
-        #expect(command.options.batch == 3)
+        #expect(command.options.batchSize == 3)
         #expect(command.options.seed == 9)
         #expect(command.tolerance == 1e-7)
         #expect(command.elements == 256)
@@ -15,7 +15,7 @@ import Testing
 
     @Test func gradcheckDefaults() throws {
         let command = try GradCheckCommand.parse(["net.yaml"])
-        #expect(command.options.batch == 4)
+        #expect(command.options.batchSize == 4)
         #expect(command.options.seed == 1)
         #expect(command.tolerance == 1e-4)
     }
@@ -29,7 +29,7 @@ import Testing
 
     @Test func timeParsesItsOptions() throws {
         let command = try TimeCommand.parse(["net.yaml", "--batch", "128", "--iterations", "7", "--threads", "1"])
-        #expect(command.options.batch == 128)
+        #expect(command.options.batchSize == 128)
         #expect(command.iterations == 7)
         #expect(command.threads == 1)
     }

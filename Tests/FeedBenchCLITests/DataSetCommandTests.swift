@@ -11,7 +11,7 @@ import TestSupport
         let command = try ConvertCommand.parse(["--from", "a.txt", "--to", "b.txt", "--files", "4", "--chunk", "64", "--compression", "gzip:6"])
         #expect(command.layout.files == 4)
         #expect(command.layout.chunk == 64)
-        #expect(try command.layout.gzipLevel() == 6)
+        #expect(command.layout.compression == .gzip(level: 6))
         #expect(throws: (any Error).self) { try ConvertCommand.parse(["--from", "a", "--to", "b", "--compression", "lzf"]) }
         #expect(throws: (any Error).self) { try ConvertCommand.parse(["--from", "a", "--to", "b", "--dtype", "int16"]) }
         #expect(throws: (any Error).self) { try GenerateCommand.parse(["--samples", "10", "--shape", "3,x", "--to", "a.txt"]) }
@@ -31,7 +31,8 @@ import TestSupport
     @Test func inspectPrintsOneFile() throws {
         let run = try FeedBenchProcess(["inspect", "datasets/fixtures/chunked_plain.h5"])
         let lines = run.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.dropFirst() == ["  /data  float32 [50, 6] chunked [7, 6]", "  /label  int32 [50] contiguous", "  N 50 samples"])
+        #expect(lines.dropFirst() == ["  /data  float32 [50, 6] chunked [7, 6]", "  /label  int32 [50] contiguous",
+                                      "  N 50 samples of shape [6] float32, classes 5"])
     }
 
     /// generate → split set → convert to one gzip file and to raw: every copy reads back the same.
@@ -67,6 +68,10 @@ import TestSupport
         (["convert", "--from", "datasets/fixtures/uint16.h5", "--to", "/tmp/feedbench-never.h5"],
          "datasets/fixtures/uint16.h5: 'data' has type uint16; FeedBench reads uint8, int8–int64, float32 and float64"),
         (["convert", "--from", "datasets/fixtures", "--to", "/tmp/x.h5"], "datasets/fixtures: cannot tell the kind of data set"),
+        (["train", "--train", "/nonexistent/data", "--hidden", "4"], "/nonexistent/data: cannot tell the kind of data set"),
+        (["inspect", "datasets/fixtures/images_labels.h5", "--data-key", "pixels"], "no dataset 'pixels' (the file holds 'images', 'labels', 'meta'"),
+        (["convert", "--from", "datasets/fixtures/list.txt", "--to", "lmdb:/tmp/feedbench-never", "--chunk", "4"],
+         "/tmp/feedbench-never: --chunk applies to HDF5 sets only, not to LMDB"),
         (["generate", "--samples", "0", "--shape", "3", "--to", "/tmp/x.h5"], "--samples must be at least 1"),
     ])
     func badInput(arguments: [String], expected: String) throws {

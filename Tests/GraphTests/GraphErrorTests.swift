@@ -1,4 +1,5 @@
 import Graph
+import NetworkSpecs
 import Testing
 
 @Suite struct GraphErrorTests {

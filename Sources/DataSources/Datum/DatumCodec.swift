@@ -13,7 +13,7 @@ enum DatumCodec {
         }
     }
 
-    /// One record's value: uint8 data (`values × 255`, rounded and clamped) or float_data.
+    /// One record's value: uint8 data (through `Quantizer`) or float_data.
     static func encode(_ values: UnsafePointer<Float>, count: Int, shape: [Int], label: Int32, asBytes: Bool) throws -> [UInt8] {
         var datum = Caffe_Datum()
         let g = geometry(shape)
@@ -22,7 +22,8 @@ enum DatumCodec {
         datum.width = Int32(g.width)
         datum.label = label
         if asBytes {
-            let bytes = (0..<count).map { i in UInt8(max(0, min(255, (values[i] * 255).rounded()))) }
+            var bytes = [UInt8](repeating: 0, count: count)
+            try bytes.withUnsafeMutableBufferPointer { try Quantizer.uint8(values, count: count, into: $0.baseAddress!) }
             datum.data = Data(bytes)
         } else {
             datum.floatData = Array(UnsafeBufferPointer(start: values, count: count))

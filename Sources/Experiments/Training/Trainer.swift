@@ -32,6 +32,8 @@ public struct EpochMetrics: Sendable {
     public var computeSeconds: Double
     /// Each step's compute time, in milliseconds.
     public var stepMilliseconds: [Double]
+    /// Whether the epoch was ended early (Ctrl-C in the benchmark).
+    public var stopped = false
 
     public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
     /// The share of the epoch spent waiting for data.
@@ -39,7 +41,7 @@ public struct EpochMetrics: Sendable {
 }
 
 /// A run that cannot go on; names the file, epoch or step.
-public struct TrainingError: Error, CustomStringConvertible {
+public struct TrainingError: FeedBenchError {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
@@ -107,21 +109,15 @@ public final class Trainer {
         return all
     }
 
-    /// One pass over the training set, then the test set if there is one.
-    public func runEpoch(_ epoch: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> EpochMetrics {
+    /// One pass over the training set, then the test set if there is one. `stop` ends the
+    /// epoch early (the metrics then say `stopped`).
+    public func runEpoch(_ epoch: Int, progress: (Int, Int) -> Void = { _, _ in }, stop: () -> Bool = { false }) throws -> EpochMetrics {
         let source: any DataSource = options.prefetch > 0 ? PrefetchingSource(train, depth: options.prefetch) : train
         let iterator = try source.makeIterator(EpochOptions(
             batchSize: options.batchSize, order: options.order, seed: options.seed &+ UInt64(epoch), dropLast: options.dropLast))
-        let clock = ContinuousClock()
-        let start = clock.now
-        var wait = 0.0, compute = 0.0, lossSum = 0.0, correct = 0, samples = 0, stepInEpoch = 0
-        var steps: [Double] = []
-        steps.reserveCapacity(train.sampleCount / options.batchSize + 1)
+        var lossSum = 0.0, correct = 0, stepInEpoch = 0
         let classify = graph.scoresNode != nil
-        while true {
-            let t0 = clock.now
-            guard let batch = try iterator.next() else { break }
-            let t1 = clock.now
+        let timing = try TimedEpoch.run(iterator, expectedBatches: train.sampleCount / options.batchSize + 1, stop: stop) { batch in
             try graph.feed(batch.data, to: dataInput)
             try graph.feed(batch.labels, to: labelInput)
             let loss = try graph.forward()
@@ -133,23 +129,18 @@ public final class Trainer {
             }
             graph.backward()
             optimizer.step(graph)
-            let t2 = clock.now
             step += 1
-            wait += seconds(t1 - t0)
-            compute += seconds(t2 - t1)
-            steps.append(seconds(t2 - t1) * 1000)
             lossSum += Double(loss) * Double(batch.count)
             if classify { correct += countCorrect(labels: batch.labels) }
-            samples += batch.count
-            progress(samples, train.sampleCount)
+            progress(stepInEpoch * options.batchSize, train.sampleCount)
         }
-        let total = seconds(clock.now - start)
+        let samples = timing.samples
         var metrics = EpochMetrics(
             epoch: epoch, trainLoss: samples > 0 ? lossSum / Double(samples) : .nan,
             trainAccuracy: classify && samples > 0 ? Double(correct) / Double(samples) : nil,
-            testLoss: nil, testAccuracy: nil, samples: samples, seconds: total, waitSeconds: wait,
-            computeSeconds: compute, stepMilliseconds: steps)
-        if let test {
+            testLoss: nil, testAccuracy: nil, samples: samples, seconds: timing.seconds, waitSeconds: timing.waitSeconds,
+            computeSeconds: timing.computeSeconds, stepMilliseconds: timing.stepMilliseconds, stopped: timing.stopped)
+        if let test, !timing.stopped {
             let result = try evaluate(test)
             metrics.testLoss = result.loss
             metrics.testAccuracy = result.accuracy
@@ -183,9 +174,5 @@ public final class Trainer {
             if Float(best) == labels.pointer[r] { correct += 1 }
         }
         return correct
-    }
-
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

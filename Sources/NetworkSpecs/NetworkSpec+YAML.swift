@@ -1,3 +1,5 @@
+import Graph
+import protocol Graph.Operation
 import Foundation
 import Yams
 

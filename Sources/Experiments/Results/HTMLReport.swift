@@ -15,12 +15,12 @@ public enum HTMLReport {
         // contiguous and chunked files), the cache, batch and prefetch when they differ.
         var layoutsOf: [String: Set<String>] = [:]
         for r in rows { layoutsOf[r.backend, default: []].insert(r.layout) }
-        let measured = rows.filter { !["h5py", "py-lmdb", "torch"].contains($0.backend) }
+        let measured = rows.filter { $0.format.role != .peer }
         func label(_ r: ResultRow) -> String {
             var parts = [r.backend]
             if (layoutsOf[r.backend]?.count ?? 0) > 1 { parts.append("(\(r.layout))") }
-            parts.append(r.order)
-            if Set(rows.map(\.cache)).count > 1 { parts.append(r.cache) }
+            parts.append(r.order.rawValue)
+            if Set(rows.map(\.cache)).count > 1 { parts.append(r.cache.rawValue) }
             if Set(measured.map(\.batchSize)).count > 1 { parts.append("batch \(r.batchSize)") }
             if Set(measured.map(\.prefetch)).count > 1 { parts.append("prefetch \(r.prefetch)") }
             if Set(rows.map(\.experiment)).count > 1 {
@@ -29,8 +29,8 @@ public enum HTMLReport {
             }
             return parts.joined(separator: " · ")
         }
-        let read = summary.filter { $0.first.mode == "read" }
-        let train = summary.filter { $0.first.mode == "train" }
+        let read = summary.filter { $0.first.mode == .read }
+        let train = summary.filter { $0.first.mode == .train }
         var html = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>FeedBench: \(escape(title))</title>
@@ -53,9 +53,9 @@ public enum HTMLReport {
             html += chart(read.map { s in
                 Bar(label: label(s.first), value: s.samplesPerSecond.median ?? 0, low: s.samplesPerSecond.min, high: s.samplesPerSecond.max,
                     color: color(s.first.backend),
-                    note: s.ratioToRaw.map { String(format: "%.2f× raw", $0) } ?? (s.first.backend == "h5py" || s.first.backend == "py-lmdb" ? "peer" : ""))
+                    note: s.ratioToRaw.map { String(format: "%.2f× raw", $0) } ?? (s.first.format.role == .peer ? "peer" : ""))
             }, format: "%.0f")
-            let cold = read.filter { $0.first.cache == "cold" }
+            let cold = read.filter { $0.first.cache == .cold }
             if !cold.isEmpty {
                 let residency = cold.compactMap(\.residentBefore).max() ?? 0
                 html += "<p class=\"note\">Cold epochs: every file the backend reads was evicted before the epoch; the largest fraction still resident (mincore) was \(String(format: "%.1f%%", residency * 100)).</p>\n"
@@ -83,7 +83,7 @@ public enum HTMLReport {
         func f(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "" }
         for s in summary {
             let r = s.first
-            let cells = [r.experiment, r.backend, r.layout, r.mode, r.order, r.cache, String(r.batchSize), String(r.prefetch), String(s.repeats),
+            let cells = [r.experiment, r.backend, r.layout, r.mode.rawValue, r.order.rawValue, r.cache.rawValue, String(r.batchSize), String(r.prefetch), String(s.repeats),
                          f(s.samplesPerSecond.median, "%.0f"), f(s.samplesPerSecond.min, "%.0f"), f(s.samplesPerSecond.max, "%.0f"),
                          f(s.stepMs.median, "%.2f"), f(s.au.median, "%.2f"), f(s.ratioToRaw, "%.2f"), f(s.residentBefore.map { $0 * 100 }, "%.0f%%")]
             html += "<tr>" + cells.enumerated().map { "<td\($0.offset < 6 ? " class=\"l\"" : "")>\(escape($0.element))</td>" }.joined() + "</tr>\n"

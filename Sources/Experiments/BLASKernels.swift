@@ -1,5 +1,5 @@
-import CBLAS
 import Foundation
+import Graph
 
 /// OpenBLAS kernel selection.
 ///
@@ -10,10 +10,7 @@ import Foundation
 /// runs, so the command-line tools start themselves once more with it set.
 public enum BLASKernels {
     /// The kernel family OpenBLAS chose (`Haswell`, `SkylakeX`, `Zen`, …).
-    public static var coreName: String {
-        guard let name = openblas_get_corename() else { return "unknown" }
-        return String(cString: name)
-    }
+    public static var coreName: String { BLASThreads.coreName }
 
     /// When OpenBLAS chose AVX2 kernels on a CPU with the AVX-512 subsets its SkylakeX
     /// kernels need, and the user has not set `OPENBLAS_CORETYPE`, replaces this process by

@@ -1,0 +1,62 @@
+import Foundation
+import LMDB
+
+/// Writes any source as a Caffe LMDB: keys `%08d`, Datum values (`data` bytes for uint8,
+/// `float_data` for float32), a commit every `recordsPerCommit` records. The environment is
+/// written in a temporary folder and renamed into place when complete, so a failure leaves
+/// no partial environment; the map grows (and the transaction is replayed) when full.
+public struct LMDBWriter: DataSetWriter {
+    public let destination: SourceLocation
+    public let options: WriterOptions
+    /// Records per write transaction.
+    public var recordsPerCommit = 4096
+
+    public init(destination: SourceLocation, options: WriterOptions) throws {
+        try options.checkHDF5Only(for: "LMDB", destination: destination.path)
+        self.destination = destination
+        self.options = options
+    }
+
+    @discardableResult
+    public func write(_ source: any DataSource, progress: (Int) -> Void) throws -> [String] {
+        let path = destination.path
+        let asBytes = options.storedType(for: source) == .uint8
+        try createParentFolder(of: path)
+        let temporary = AtomicFile.temporaryPath(for: path)
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let environment = try Environment.create(temporary, mapSize: 1 << 26)
+            let stream = try SampleStream(source, batchSize: 256)
+            let d = source.sampleElements
+            var pending: [(key: [UInt8], value: [UInt8])] = []
+            var written = 0
+            while let block = try stream.next(upTo: 256) {
+                for i in 0..<block.count {
+                    let label = block.labels[i]
+                    guard label >= 0, label == label.rounded(), label < Float(Int32.max) else {
+                        throw DataSourceError(source.name, "label \(label) of sample \(written) is not a class index; Datum labels are integers ≥ 0")
+                    }
+                    let value = try DatumCodec.encode(block.values + i * d, count: d, shape: source.sampleShape,
+                                                      label: Int32(label), asBytes: asBytes)
+                    pending.append((Array(String(format: "%08d", written).utf8), value))
+                    written += 1
+                    if pending.count == recordsPerCommit {
+                        try environment.put(pending)
+                        pending.removeAll(keepingCapacity: true)
+                        progress(written)
+                    }
+                }
+            }
+            if !pending.isEmpty { try environment.put(pending) }
+            progress(written)
+            try? FileManager.default.removeItem(atPath: (temporary as NSString).appendingPathComponent("lock.mdb"))
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try AtomicFile.commit(temporary, to: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            if let e = error as? LMDBError { throw DataSourceError(path, e.description) }
+            throw error
+        }
+        return [path]
+    }
+}

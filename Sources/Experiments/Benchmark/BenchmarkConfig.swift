@@ -1,0 +1,312 @@
+import DataSources
+import Foundation
+import NetworkSpecs
+import Yams
+
+/// An experiment: which data, stored how, read in which orders and cache states, with which
+/// batch sizes and prefetch depths, how often, and the network for training runs. Parsed
+/// from YAML; every key is checked before any work starts. README lists the keys.
+public struct BenchmarkConfig: Sendable {
+    /// A data set: generated, or an existing SRC (converted into each backend's layout).
+    public struct DataSet: Sendable {
+        public var name: String
+        public var samples = 0, shape: [Int] = [], classes = 10, seed: UInt64 = 1
+        public var source: String?
+        /// The datasets read from `source` when it is HDF5.
+        public var keys = DatasetKeys.caffe
+    }
+
+    /// One way of storing and reading the data.
+    public struct Backend: Sendable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case hdf5, lmdb, raw, memory
+            /// The data set's source (or `source`) read as it is stored, without converting it.
+            case existing
+        }
+        public var name: String
+        public var kind: Kind
+        /// How the layout is written: element type (the data set's when not given), and for
+        /// hdf5 files, chunks and compression.
+        public var writer = WriterOptions()
+        /// hdf5: `h5dread` reads through the library only (for comparison).
+        public var readPath = HDF5ListSource.ReadPath.auto
+        /// lmdb: the record decoder.
+        public var decoder = LMDBSource.Decoder.view
+        /// lmdb: read-ahead on or off.
+        public var readahead = LMDBSource.Readahead.on
+        /// existing: what to read (default: the data set's source) and its dataset keys.
+        public var source: String?
+        public var keys: DatasetKeys?
+        /// Phases run one after another; cases interleave within a phase and ratios compare
+        /// rows of the same phase.
+        public var phase = 1
+
+        /// The layout in words, for the CSV's `layout` column (an existing source's layout is
+        /// described when it is opened).
+        public var layout: String {
+            switch kind {
+            case .hdf5:
+                var parts = ["\(writer.files) file\(writer.files == 1 ? "" : "s")", writer.chunkRows.map { "chunk \($0)" } ?? "contiguous"]
+                if writer.compression != .none { parts.append(writer.compression.description.replacingOccurrences(of: ":", with: " ")) }
+                if readPath == .library { parts.append("H5Dread") }
+                return parts.joined(separator: ", ")
+            case .lmdb:
+                var parts = ["Datum records"]
+                if decoder == .swiftProtobuf { parts.append("swift-protobuf") }
+                if readahead == .off { parts.append("no read-ahead") }
+                return parts.joined(separator: ", ")
+            case .raw: return "flat file"
+            case .memory: return "float32 in RAM"
+            case .existing: return "as stored"
+            }
+        }
+    }
+
+    /// The Python peers that read the same files (or train the same network).
+    public enum Peer: String, Sendable, CaseIterable {
+        /// h5py on every HDF5 layout: slicing for sequential epochs, sorted fancy indexing
+        /// for shuffled ones, chunk slices for chunk-shuffle.
+        case h5py
+        /// h5py one sample at a time (a `Dataset.__getitem__` loop), shuffled epochs.
+        case h5pyGetitem = "h5py-getitem"
+        /// py-lmdb and protobuf on every LMDB layout.
+        case pyLMDB = "py-lmdb"
+        /// PyTorch's training step of the same MLP.
+        case torch
+    }
+
+    public var experiment: String
+    public var datasets: [DataSet]
+    public var backends: [Backend]
+    public var orders: [SampleOrder] = [.sequential, .shuffle]
+    public var caches: [CacheState] = [.warm]
+    public var batchSizes = [128]
+    public var prefetch = [4]
+    public var modes: [BenchmarkMode] = [.read, .train]
+    public var repeats = 3
+    public var warmup = 1
+    /// Each case reads one epoch per round, rounds in a seeded shuffled case order, so drift in
+    /// the machine's speed falls on every case alike. Otherwise each case runs its epochs in turn.
+    public var interleave = false
+    public var hidden = [512]
+    public var learningRate: Float = 0.01
+    public var momentum: Float = 0.9
+    /// The peers to run (those whose packages are missing are skipped with a note).
+    public var peers: [Peer] = Peer.allCases
+    /// Samples a peer reads per epoch at most (slow readers are cut short, and their rows
+    /// say how many samples they read).
+    public var peerSamples = 20_000
+    /// Where generated layouts are kept between runs.
+    public var dataDirectory = ".bench-data"
+    /// The config as written (copied beside the results).
+    public var text = ""
+
+    /// Parses a config file; errors name the file, the key and the line.
+    public init(contentsOf path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw DataSourceError(path, FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+        }
+        do {
+            try self.init(yaml: text)
+        } catch let e as SpecError {
+            throw DataSourceError(path, e.description)
+        }
+    }
+
+    public init(yaml: String) throws {
+        let root: Yams.Node?
+        do { root = try Yams.compose(yaml: yaml) } catch { throw SpecError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")") }
+        guard let root, let top = root.mapping else { throw SpecError("a benchmark config must be a YAML mapping") }
+        text = yaml
+        try Self.checkKeys(top, "", ["experiment", "dataset", "datasets", "backends", "orders", "cache", "batch_sizes", "prefetch",
+                                     "modes", "repeats", "warmup", "interleave", "network", "peers", "peer_samples", "data_dir"])
+        experiment = top["experiment"]?.string ?? "experiment"
+        var sets: [DataSet] = []
+        if let one = top["dataset"] { sets.append(try Self.dataSet(one, index: nil)) }
+        if let many = top["datasets"] {
+            guard let list = many.sequence else { throw SpecError("'datasets' must be a list", at: many) }
+            sets += try list.enumerated().map { try Self.dataSet($1, index: $0) }
+        }
+        guard !sets.isEmpty else { throw SpecError("missing key 'dataset' (what to store and read)", at: root) }
+        datasets = sets
+        guard let backendList = top["backends"]?.sequence, !backendList.isEmpty else {
+            throw SpecError("'backends' must be a non-empty list", at: top["backends"] ?? root)
+        }
+        backends = try backendList.enumerated().map { try Self.backend($1, index: $0) }
+        if let n = top["orders"] { orders = try Self.list(n, "orders") { SampleOrder(rawValue: $0) } }
+        if let n = top["cache"] { caches = try Self.list(n, "cache") { CacheState(rawValue: $0) } }
+        if let n = top["modes"] { modes = try Self.list(n, "modes") { BenchmarkMode(rawValue: $0) } }
+        if let n = top["batch_sizes"] { batchSizes = try Self.list(n, "batch_sizes") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
+        if let n = top["prefetch"] { prefetch = try Self.list(n, "prefetch") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } }
+        if let n = top["repeats"] { repeats = try Self.integer(n, "repeats", minimum: 1) }
+        if let n = top["warmup"] { warmup = try Self.integer(n, "warmup", minimum: 0) }
+        if let n = top["interleave"] { interleave = try Self.boolean(n, "interleave") }
+        if let n = top["peer_samples"] { peerSamples = try Self.integer(n, "peer_samples", minimum: 1) }
+        if let n = top["peers"] {
+            if let b = n.bool {
+                peers = b ? Peer.allCases : []
+            } else {
+                peers = try Self.list(n, "peers") { Peer(rawValue: $0) }
+            }
+        }
+        if let n = top["data_dir"] {
+            guard let s = n.string, !s.isEmpty else { throw SpecError("'data_dir' must be a folder", at: n) }
+            dataDirectory = s
+        }
+        if let net = top["network"] {
+            guard let fields = net.mapping else { throw SpecError("'network' must be {hidden, learning_rate, momentum}", at: net) }
+            try Self.checkKeys(fields, "network.", ["hidden", "learning_rate", "momentum"])
+            if let v = fields["hidden"] { hidden = try Self.list(v, "network.hidden") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
+            if let v = fields["learning_rate"] {
+                guard let x = v.float, x > 0 else { throw SpecError("network.learning_rate must be a positive number", at: v) }
+                learningRate = Float(x)
+            }
+            if let v = fields["momentum"] {
+                guard let x = v.float, x >= 0, x < 1 else { throw SpecError("network.momentum must be in [0, 1)", at: v) }
+                momentum = Float(x)
+            }
+        }
+        // Combinations that cannot run.
+        for (i, b) in backends.enumerated() where b.kind == .memory && caches.contains(.cold) {
+            throw SpecError("backends[\(i)] '\(b.name)': cache 'cold' does not apply to data held in memory; drop 'cold' or the memory backend",
+                            at: top["cache"])
+        }
+        for (i, b) in backends.enumerated() where b.kind == .existing && b.source == nil {
+            guard datasets.allSatisfy({ $0.source != nil }) else {
+                throw SpecError("backends[\(i)] '\(b.name)': format 'existing' reads a source as stored; give it 'source: SRC' or give every data set a source",
+                                at: top["backends"])
+            }
+        }
+        var names = Set<String>()
+        for b in backends where !names.insert(b.name).inserted { throw SpecError("two backends are named '\(b.name)'", at: top["backends"]) }
+    }
+
+    // MARK: Parsing
+
+    private static func checkKeys(_ fields: Yams.Node.Mapping, _ prefix: String, _ known: [String]) throws {
+        for (key, _) in fields where !known.contains(key.string ?? "") {
+            throw SpecError("\(prefix)unknown key '\(key.string ?? "?")' (expected \(known.joined(separator: ", ")))", at: key)
+        }
+    }
+
+    private static func dataSet(_ node: Yams.Node, index: Int?) throws -> DataSet {
+        let key = index.map { "datasets[\($0)]" } ?? "dataset"
+        guard let fields = node.mapping else { throw SpecError("'\(key)' must be {generate: {...}} or {source: SRC}", at: node) }
+        try checkKeys(fields, "\(key): ", ["name", "generate", "source", "data_key", "label_key"])
+        var set = DataSet(name: fields["name"]?.string ?? "data\(index.map { "\($0)" } ?? "")")
+        if let v = fields["source"] {
+            guard let s = v.string, !s.isEmpty else { throw SpecError("\(key).source must be a path", at: v) }
+            set.source = s
+        }
+        set.keys = try keys(fields, key) ?? .caffe
+        if let v = fields["generate"] {
+            guard let g = v.mapping else { throw SpecError("\(key).generate must be {samples, shape, classes, seed}", at: v) }
+            try checkKeys(g, "\(key).generate: ", ["samples", "shape", "classes", "seed"])
+            if let n = g["samples"] { set.samples = try integer(n, "\(key).generate.samples", minimum: 1) }
+            if let n = g["shape"] { set.shape = try list(n, "\(key).generate.shape") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
+            if let n = g["classes"] { set.classes = try integer(n, "\(key).generate.classes", minimum: 1) }
+            if let n = g["seed"] { set.seed = UInt64(try integer(n, "\(key).generate.seed", minimum: 0)) }
+            guard set.samples >= 1, !set.shape.isEmpty else { throw SpecError("\(key).generate needs samples and shape", at: v) }
+        }
+        guard (set.source == nil) != set.shape.isEmpty else { throw SpecError("\(key) needs exactly one of generate and source", at: node) }
+        return set
+    }
+
+    private static func keys(_ fields: Yams.Node.Mapping, _ key: String) throws -> DatasetKeys? {
+        guard fields["data_key"] != nil || fields["label_key"] != nil else { return nil }
+        var keys = DatasetKeys.caffe
+        if let v = fields["data_key"] {
+            guard let s = v.string, !s.isEmpty else { throw SpecError("\(key).data_key must be a dataset name", at: v) }
+            keys.data = s
+        }
+        if let v = fields["label_key"] {
+            guard let s = v.string, !s.isEmpty else { throw SpecError("\(key).label_key must be a dataset name", at: v) }
+            keys.label = s
+        }
+        return keys
+    }
+
+    private static func backend(_ node: Yams.Node, index: Int) throws -> Backend {
+        let key = "backends[\(index)]"
+        guard let fields = node.mapping else { throw SpecError("\(key) must be {name, format, …}", at: node) }
+        guard let formatNode = fields["format"], let formatName = formatNode.string else {
+            throw SpecError("\(key) has no format (\(Backend.Kind.allCases.map(\.rawValue).joined(separator: ", ")))", at: node)
+        }
+        guard let kind = Backend.Kind(rawValue: formatName) else {
+            throw SpecError("\(key): unknown format '\(formatName)' (expected \(Backend.Kind.allCases.map(\.rawValue).joined(separator: ", ")))", at: formatNode)
+        }
+        var b = Backend(name: fields["name"]?.string ?? formatName, kind: kind)
+        let applies: [String: [Backend.Kind]] = [
+            "files": [.hdf5], "chunk": [.hdf5], "compression": [.hdf5], "read": [.hdf5],
+            "decoder": [.lmdb], "readahead": [.lmdb], "dtype": [.hdf5, .lmdb, .raw],
+            "source": [.existing], "data_key": [.existing], "label_key": [.existing],
+        ]
+        let known = ["name", "format", "phase"] + applies.keys.sorted()
+        for (k, _) in fields {
+            let name = k.string ?? ""
+            guard known.contains(name) else {
+                throw SpecError("\(key): unknown key '\(name)' (expected \(known.joined(separator: ", ")))", at: k)
+            }
+            if let kinds = applies[name], !kinds.contains(kind) {
+                throw SpecError("\(key) '\(b.name)': '\(name)' applies to \(kinds.map(\.rawValue).joined(separator: " and ")) only, not \(formatName)", at: k)
+            }
+        }
+        if let v = fields["files"] { b.writer.files = try integer(v, "\(key).files", minimum: 1) }
+        if let v = fields["chunk"] { b.writer.chunkRows = try integer(v, "\(key).chunk", minimum: 1) }
+        if let v = fields["dtype"] {
+            guard let t = v.string.flatMap(StoredType.init(rawValue:)), t.isWritable else {
+                throw SpecError("\(key).dtype must be uint8 or float32", at: v)
+            }
+            b.writer.type = t
+        }
+        if let v = fields["compression"] {
+            do { b.writer.compression = try Compression(parsing: v.string ?? "") } catch let e as DataSourceError {
+                throw SpecError("\(key).compression: \(e.description.replacingOccurrences(of: "--compression: ", with: ""))", at: v)
+            }
+            if b.writer.compression != .none && b.writer.chunkRows == nil { b.writer.chunkRows = 64 }
+        }
+        if let v = fields["read"] {
+            guard let s = v.string, ["auto", "h5dread"].contains(s) else { throw SpecError("\(key).read must be auto or h5dread", at: v) }
+            b.readPath = s == "h5dread" ? .library : .auto
+        }
+        if let v = fields["decoder"] {
+            guard let d = v.string.flatMap(LMDBSource.Decoder.init(rawValue:)) else {
+                throw SpecError("\(key).decoder must be \(LMDBSource.Decoder.allCases.map(\.rawValue).joined(separator: " or "))", at: v)
+            }
+            b.decoder = d
+        }
+        if let v = fields["readahead"] {
+            if let on = v.bool { b.readahead = on ? .on : .off } else {
+                guard let r = v.string.flatMap(LMDBSource.Readahead.init(rawValue:)) else { throw SpecError("\(key).readahead must be on or off", at: v) }
+                b.readahead = r
+            }
+        }
+        if let v = fields["source"] {
+            guard let s = v.string, !s.isEmpty else { throw SpecError("\(key).source must be a path", at: v) }
+            b.source = s
+        }
+        b.keys = try keys(fields, key)
+        if let v = fields["phase"] { b.phase = try integer(v, "\(key).phase", minimum: 1) }
+        return b
+    }
+
+    private static func integer(_ node: Yams.Node, _ key: String, minimum: Int) throws -> Int {
+        guard let v = node.int, v >= minimum else { throw SpecError("'\(key)' must be an integer ≥ \(minimum)", at: node) }
+        return v
+    }
+
+    private static func boolean(_ node: Yams.Node, _ key: String) throws -> Bool {
+        guard let v = node.bool else { throw SpecError("'\(key)' must be true or false", at: node) }
+        return v
+    }
+
+    private static func list<T>(_ node: Yams.Node, _ key: String, _ parse: (String) -> T?) throws -> [T] {
+        let items = node.sequence.map(Array.init) ?? [node]
+        let values = try items.map { item -> T in
+            guard let s = item.string, let v = parse(s) else { throw SpecError("'\(key)': '\(item.string ?? "?")' is not allowed", at: item) }
+            return v
+        }
+        guard !values.isEmpty else { throw SpecError("'\(key)' must not be empty", at: node) }
+        return values
+    }
+}

@@ -1,0 +1,36 @@
+import DataSources
+import Foundation
+
+/// What a run leaves in its folder: results.csv (one row per measured epoch), summary.csv
+/// (median, min, max per configuration), report.html, and config.yaml (the config as run).
+/// Every file is written atomically, and all of them again after each configuration.
+final class BenchmarkOutputs {
+    let directory: String
+    let config: BenchmarkConfig
+
+    init(directory: String, config: BenchmarkConfig) throws {
+        self.directory = directory
+        self.config = config
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw DataSourceError(directory, "is not a folder; --out names the folder the results go in")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw DataSourceError(directory, "cannot create the folder (\((error as NSError).localizedDescription))")
+        }
+        try AtomicFile.write(to: path("config.yaml")) { try config.text.write(toFile: $0, atomically: false, encoding: .utf8) }
+    }
+
+    func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+
+    /// Fills the ratios, then writes results.csv, summary.csv and report.html.
+    func write(_ rows: inout [ResultRow], skippedPeers: [String: String]) throws {
+        ResultsCSV.fillRatios(&rows)
+        try ResultsCSV.write(rows, to: path("results.csv"))
+        try ResultsCSV.writeSummary(rows, to: path("summary.csv"))
+        let html = HTMLReport.render(rows, title: config.experiment)
+        try AtomicFile.write(to: path("report.html")) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
+    }
+}

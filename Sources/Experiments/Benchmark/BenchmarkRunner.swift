@@ -1,0 +1,141 @@
+import DataSources
+import Foundation
+import Graph
+import HDF5
+import LMDB
+import Synchronization
+
+/// Runs an experiment: the matrix's cases (`BenchmarkMatrix`), on layouts written once
+/// (`LayoutStore`), each epoch measured by `CaseMeasurement`, peers through `PeerWorker`,
+/// rows written by `BenchmarkOutputs` after every configuration (or every round when
+/// interleaved), so an interrupted run keeps what it measured.
+public final class BenchmarkRunner {
+    /// Set by the SIGINT handler; the run stops after the epoch in progress.
+    public static let interrupted = Atomic<Bool>(false)
+
+    public let config: BenchmarkConfig
+    public let outputDirectory: String
+    public private(set) var rows: [ResultRow] = []
+    /// Peers that could not run, and why.
+    public private(set) var skippedPeers: [String: String] = [:]
+    /// Keeps only the cases whose "backend, layout, order" contains one of these (and the
+    /// baselines); empty keeps every case.
+    public var only: [String] = []
+    /// Lines for the user (stdout).
+    public var log: (String) -> Void = { print($0) }
+    /// The progress line (stderr; the command draws it only on a terminal).
+    public var progress: (String) -> Void = { _ in }
+
+    public init(config: BenchmarkConfig, outputDirectory: String) {
+        self.config = config
+        self.outputDirectory = outputDirectory
+    }
+
+    private var stopRequested: Bool { Self.interrupted.load(ordering: .relaxed) }
+
+    /// Runs everything; returns false when interrupted (the rows so far are written).
+    @discardableResult
+    public func run() throws -> Bool {
+        let outputs = try BenchmarkOutputs(directory: outputDirectory, config: config)
+        let store = LayoutStore(dataDirectory: config.dataDirectory, batchSizeHint: config.batchSizes.max() ?? 128, log: log)
+        var cases = BenchmarkMatrix.cases(config, only: only, folder: store.folder)
+        let peers = try startPeers(for: &cases)
+        let measurement = CaseMeasurement(config: config, store: store, peers: peers)
+        let prepared = try cases.map { try measurement.prepare($0) }
+        for phase in Set(prepared.map(\.phase)).sorted() {
+            let group = prepared.filter { $0.phase == phase }
+            let finished = config.interleave ? try runInterleaved(group, outputs: outputs) : try runInTurn(group, outputs: outputs)
+            if !finished {
+                try outputs.write(&rows, skippedPeers: skippedPeers)
+                return false
+            }
+        }
+        try outputs.write(&rows, skippedPeers: skippedPeers)
+        return true
+    }
+
+    /// Starts the peer worker when a case needs it; drops (and notes) the cases of peers that
+    /// cannot run here.
+    private func startPeers(for cases: inout [BenchmarkCase]) throws -> PeerWorker? {
+        func peerName(_ c: BenchmarkCase) -> String? {
+            switch c.reader {
+            case .backend: return nil
+            case .peer(let p, _): return p.rawValue
+            case .torch: return BenchmarkConfig.Peer.torch.rawValue
+            }
+        }
+        let wanted = Set(cases.compactMap(peerName))
+        guard !wanted.isEmpty else { return nil }
+        let worker = PeerWorker()
+        for name in wanted.sorted() {
+            if let reason = worker == nil ? PeerWorker.lastFailure : worker!.unavailable[name] { skippedPeers[name] = reason }
+        }
+        if !skippedPeers.isEmpty {
+            log("peers skipped: " + skippedPeers.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: "; "))
+        }
+        cases.removeAll { peerName($0).map { skippedPeers[$0] != nil } ?? false }
+        return worker
+    }
+
+    /// Each case runs its warm-up and repeats in turn; a line per configuration.
+    private func runInTurn(_ group: [PreparedCase], outputs: BenchmarkOutputs) throws -> Bool {
+        for (k, c) in group.enumerated() {
+            progress("[\(k + 1)/\(group.count)] \(c.describe)")
+            var measured: [ResultRow] = []
+            for epoch in 0..<(c.warmups(config.warmup) + config.repeats) {
+                guard let row = try c.measure(epoch: epoch, stop: { self.stopRequested }) else { break }
+                if epoch >= c.warmups(config.warmup) {
+                    var row = row
+                    row.repeatIndex = epoch - c.warmups(config.warmup) + 1
+                    measured.append(row)
+                }
+            }
+            rows += measured
+            if let summary = Self.line(measured) { log(summary) }
+            try outputs.write(&rows, skippedPeers: skippedPeers)
+            if stopRequested { return false }
+        }
+        return true
+    }
+
+    /// Every case reads one epoch per round, in a new seeded order of cases each round.
+    private func runInterleaved(_ group: [PreparedCase], outputs: BenchmarkOutputs) throws -> Bool {
+        let rounds = config.warmup + config.repeats
+        var generator = SeededGenerator(seed: 7, stream: "interleave")
+        var measured = [[ResultRow]](repeating: [], count: group.count)
+        for round in 0..<rounds {
+            for (n, i) in group.indices.shuffled(using: &generator).enumerated() {
+                let c = group[i]
+                // Cold cases have no warm-up: their rounds start after the others' warm-up.
+                let epoch = round - (config.warmup - c.warmups(config.warmup))
+                guard epoch >= 0 else { continue }
+                progress("round \(round + 1)/\(rounds) [\(n + 1)/\(group.count)] \(c.describe)")
+                guard let row = try c.measure(epoch: epoch, stop: { self.stopRequested }) else { return false }
+                if round >= config.warmup {
+                    var row = row
+                    row.repeatIndex = round - config.warmup + 1
+                    measured[i].append(row)
+                    rows.append(row)
+                }
+            }
+            if round >= config.warmup { try outputs.write(&rows, skippedPeers: skippedPeers) }
+            log("round \(round + 1) of \(rounds) done\(round < config.warmup ? " (warm-up)" : "")")
+        }
+        for m in measured { if let summary = Self.line(m) { log(summary) } }
+        return true
+    }
+
+    /// A configuration's line for the console: its median figures.
+    static func line(_ repeats: [ResultRow]) -> String? {
+        guard let row = repeats.last else { return nil }
+        let rates = repeats.compactMap(\.samplesPerSecond).sorted()
+        var text = String(format: "%@ %@ %@ %@ %@ batch %d", row.experiment, row.backend, row.mode.rawValue, row.order.rawValue,
+                          row.cache.rawValue, row.batchSize)
+        if row.format.role != .peer { text += " prefetch \(row.prefetch)" }
+        if !rates.isEmpty { text += String(format: ": %.0f samples/s", StepTimer.percentile(rates, 0.5)) }
+        if row.mode == .train, let step = row.stepMsMedian { text += String(format: ", step %.2f ms", step) }
+        if row.mode == .train, let au = row.au { text += String(format: ", AU %.2f", au) }
+        if row.cache == .cold, let before = row.residentBefore { text += String(format: ", resident before %.0f%%", before * 100) }
+        return text
+    }
+}

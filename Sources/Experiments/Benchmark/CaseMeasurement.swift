@@ -1,0 +1,225 @@
+import DataSources
+import Foundation
+import Graph
+import HDF5
+import LMDB
+
+/// A case ready to measure: its layout open, its row template filled, its trainer built.
+public final class PreparedCase {
+    public let spec: BenchmarkCase
+    let template: ResultRow
+    let layout: StoredLayout?
+    let measureEpoch: (_ epoch: Int, _ row: inout ResultRow, _ stop: () -> Bool) throws -> Bool
+
+    init(spec: BenchmarkCase, template: ResultRow, layout: StoredLayout?,
+         measureEpoch: @escaping (Int, inout ResultRow, () -> Bool) throws -> Bool) {
+        self.spec = spec
+        self.template = template
+        self.layout = layout
+        self.measureEpoch = measureEpoch
+    }
+
+    var phase: Int { spec.phase }
+    var describe: String {
+        "\(template.experiment) \(template.backend) \(template.mode.rawValue) \(template.order.rawValue) \(template.cache.rawValue) batch \(template.batchSize)"
+    }
+
+    /// Warm-up epochs before the repeats: none for cold epochs (each starts from storage).
+    func warmups(_ configured: Int) -> Int { spec.cache == .cold ? 0 : configured }
+
+    /// Measures one epoch: drops the files first when cold, records residency before and
+    /// after, the figures, and peak RSS. Nil when `stop` cut the epoch short (not a measurement).
+    func measure(epoch: Int, stop: () -> Bool) throws -> ResultRow? {
+        var row = template
+        if let files = layout?.files {
+            if spec.cache == .cold { files.evictFromPageCache() }
+            row.residentBefore = PageCache.residency(files.files)
+        }
+        guard try measureEpoch(epoch, &row, stop) else { return nil }
+        if let seconds = row.seconds, seconds > 0 {
+            row.samplesPerSecond = Double(row.samples) / seconds
+            if let bytes = row.storedBytes, let count = layout?.source.sampleCount, count > 0 {
+                row.mibPerSecond = Double(bytes) * Double(row.samples) / Double(count) / 1_048_576 / seconds
+            }
+        }
+        if let files = layout?.files { row.residentAfter = PageCache.residency(files.files) }
+        row.peakRSSMiB = Self.peakRSSMiB()
+        return row
+    }
+
+    static func peakRSSMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// Prepares cases: opens each backend's layout once per data set, builds one network per
+/// data set for training, and gives every case its epoch — FeedBench's reads and training go
+/// through `TimedEpoch`, peers through the worker.
+final class CaseMeasurement {
+    let config: BenchmarkConfig
+    let store: LayoutStore
+    let peers: PeerWorker?
+    private var bases: [Int: any DataSource] = [:]
+    private var layouts: [String: StoredLayout] = [:]
+    private var networks: [Int: (graph: Graph<Float>, sgd: SGD<Float>)] = [:]
+    private var torchBuiltFor: [Int]?
+    private let startedAt = ISO8601DateFormatter().string(from: Date())
+    private let host = ProcessInfo.processInfo.hostName
+    /// Steps PyTorch's step is timed for in one epoch of its case.
+    static let torchStepsPerEpoch = 40
+
+    init(config: BenchmarkConfig, store: LayoutStore, peers: PeerWorker?) {
+        self.config = config
+        self.store = store
+        self.peers = peers
+    }
+
+    private func base(_ d: Int) throws -> any DataSource {
+        if let b = bases[d] { return b }
+        let b = try store.baseSource(config.datasets[d])
+        bases[d] = b
+        return b
+    }
+
+    private func layout(_ backend: BenchmarkConfig.Backend, dataset d: Int) throws -> StoredLayout {
+        let key = "\(d)|\(backend.name)"
+        if let l = layouts[key] { return l }
+        let l = try store.open(backend, dataset: config.datasets[d], base: { try self.base(d) })
+        layouts[key] = l
+        return l
+    }
+
+    private func network(_ d: Int) throws -> (graph: Graph<Float>, sgd: SGD<Float>) {
+        if let n = networks[d] { return n }
+        let b = try base(d)
+        let graph = try Graph<Float>(spec: .mlp(inputShape: b.sampleShape, hidden: config.hidden, classes: b.classes ?? 10), seed: 1)
+        let n = (graph, SGD<Float>(learningRate: config.learningRate, momentum: config.momentum))
+        networks[d] = n
+        return n
+    }
+
+    private func template(_ c: BenchmarkCase) -> ResultRow {
+        var row = ResultRow()
+        row.experiment = config.datasets.count > 1 ? "\(config.experiment)/\(config.datasets[c.dataset].name)" : config.experiment
+        row.order = c.order
+        row.cache = c.cache
+        row.batchSize = c.batchSize
+        row.prefetch = c.prefetch
+        row.mode = c.mode
+        row.phase = c.phase
+        row.hdf5Version = HDF5Library.version
+        row.lmdbVersion = lmdbVersion
+        row.blas = "OpenBLAS \(BLASKernels.coreName)"
+        row.host = host
+        row.startedAt = startedAt
+        return row
+    }
+
+    func prepare(_ c: BenchmarkCase) throws -> PreparedCase {
+        var row = template(c)
+        switch c.reader {
+        case .backend(let backend):
+            let layout = try layout(backend, dataset: c.dataset)
+            row.backend = backend.name
+            row.format = layout.format
+            row.layout = layout.layout
+            row.dtype = layout.dtype
+            row.storedBytes = layout.files?.storedBytes
+            return PreparedCase(spec: c, template: row, layout: layout, measureEpoch: try feedbenchEpoch(c, layout))
+        case .peer(let peer, on: let backend):
+            let layout = try layout(backend, dataset: c.dataset)
+            guard let peers, let location = layout.location else { throw PeerError("\(peer.rawValue): no peer worker") }
+            row.backend = peer.rawValue
+            row.format = peer == .pyLMDB ? .pyLMDB : .h5py
+            row.layout = "\(layout.layout), \(Self.method(peer, c.order))"
+            row.dtype = layout.dtype
+            row.storedBytes = layout.files?.storedBytes
+            let readahead = backend.readahead == .on, maxSamples = config.peerSamples
+            return PreparedCase(spec: c, template: row, layout: layout) { epoch, row, _ in
+                let result = try peers.readEpoch(peer: peer.rawValue, location: location, keys: layout.keys, order: c.order,
+                                                 batchSize: c.batchSize, seed: UInt64(epoch + 1), maxSamples: maxSamples,
+                                                 readahead: readahead)
+                row.samples = result.samples
+                row.seconds = result.seconds
+                return true
+            }
+        case .torch:
+            guard let peers else { throw PeerError("torch: no peer worker") }
+            let b = try base(c.dataset)
+            let sizes = [b.sampleElements] + config.hidden + [b.classes ?? 10]
+            row.backend = "torch"
+            row.format = .torch
+            row.layout = "float32 in RAM, MLP " + sizes.map(String.init).joined(separator: "-")
+            row.dtype = "float32"
+            return PreparedCase(spec: c, template: row, layout: nil) { [self] _, row, _ in
+                if torchBuiltFor != sizes + [c.batchSize] {
+                    try peers.buildTorchStep(sizes: sizes, batchSize: c.batchSize, threads: 2)
+                    torchBuiltFor = sizes + [c.batchSize]
+                }
+                let times = try peers.torchSteps(Self.torchStepsPerEpoch).sorted()
+                row.samples = Self.torchStepsPerEpoch * c.batchSize
+                row.seconds = times.reduce(0, +) / 1000
+                row.stepMsMedian = StepTimer.percentile(times, 0.5)
+                row.stepMsP95 = StepTimer.percentile(times, 0.95)
+                row.computeSeconds = row.seconds
+                row.waitSeconds = 0
+                row.au = 1
+                return true
+            }
+        }
+    }
+
+    /// How a peer reads an order, for its layout column.
+    static func method(_ peer: BenchmarkConfig.Peer, _ order: SampleOrder) -> String {
+        switch (peer, order) {
+        case (.pyLMDB, .sequential): return "cursor"
+        case (.pyLMDB, _): return "get by key"
+        case (.h5pyGetitem, _): return "per-sample __getitem__"
+        case (_, .sequential): return "slicing"
+        case (_, .shuffle): return "sorted fancy indexing"
+        case (_, .chunkShuffle): return "chunk slices"
+        case (_, .fileShuffle): return "whole-file slices"
+        }
+    }
+
+    /// One epoch of a FeedBench backend, in read or train mode, through `TimedEpoch`.
+    private func feedbenchEpoch(_ c: BenchmarkCase, _ layout: StoredLayout) throws -> (Int, inout ResultRow, () -> Bool) throws -> Bool {
+        let source = layout.source
+        switch c.mode {
+        case .read:
+            return { epoch, row, stop in
+                let reader: any DataSource = c.prefetch > 0 ? PrefetchingSource(source, depth: c.prefetch) : source
+                let iterator = try reader.makeIterator(EpochOptions(batchSize: c.batchSize, order: c.order, seed: UInt64(epoch + 1)))
+                let timing = try TimedEpoch.run(iterator, stop: stop) { _ in }
+                if timing.stopped { return false }  // an epoch cut short by Ctrl-C is not a measurement
+                row.samples = timing.samples
+                row.seconds = timing.seconds
+                row.waitSeconds = timing.waitSeconds
+                return true
+            }
+        case .train:
+            let (graph, sgd) = try network(c.dataset)
+            var options = TrainingOptions()
+            options.epochs = 1
+            options.batchSize = c.batchSize
+            options.order = c.order
+            options.prefetch = c.prefetch
+            let trainer = try Trainer(graph: graph, optimizer: sgd, train: source, test: nil, options: options)
+            return { epoch, row, stop in
+                let m = try trainer.runEpoch(epoch + 1, stop: stop)
+                if m.stopped { return false }
+                row.samples = m.samples
+                row.seconds = m.seconds
+                let steps = m.stepMilliseconds.sorted()
+                row.stepMsMedian = StepTimer.percentile(steps, 0.5)
+                row.stepMsP95 = StepTimer.percentile(steps, 0.95)
+                row.waitSeconds = m.waitSeconds
+                row.computeSeconds = m.computeSeconds
+                row.au = m.seconds > 0 ? m.computeSeconds / m.seconds : nil
+                return true
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import DataSources
+import Foundation
+
+/// One column of results.csv: its name, how a row writes it, how it is read back. The one
+/// table `ResultColumns.all` drives results.csv, reading it back (`feedbench report`) and the
+/// identity columns of summary.csv.
+public struct ResultColumn: Sendable {
+    public let name: String
+    /// Whether the repeats of one configuration share this value (summary.csv groups by these).
+    public let identifiesConfiguration: Bool
+    let write: @Sendable (ResultRow) -> String
+    let read: @Sendable (inout ResultRow, String) throws -> Void
+
+    /// A text column.
+    static func text(_ name: String, _ key: WritableKeyPath<ResultRow, String> & Sendable, identity: Bool = false) -> ResultColumn {
+        ResultColumn(name: name, identifiesConfiguration: identity, write: { $0[keyPath: key] }, read: { $0[keyPath: key] = $1 })
+    }
+
+    /// An integer column (empty reads as 0).
+    static func integer(_ name: String, _ key: WritableKeyPath<ResultRow, Int> & Sendable, identity: Bool = false) -> ResultColumn {
+        ResultColumn(name: name, identifiesConfiguration: identity, write: { String($0[keyPath: key]) }, read: { row, text in
+            guard let value = text.isEmpty ? 0 : Int(text) else { throw ResultsError("column '\(name)': '\(text)' is not an integer") }
+            row[keyPath: key] = value
+        })
+    }
+
+    /// An optional integer column.
+    static func optionalInteger(_ name: String, _ key: WritableKeyPath<ResultRow, Int?> & Sendable) -> ResultColumn {
+        ResultColumn(name: name, identifiesConfiguration: false, write: { $0[keyPath: key].map(String.init) ?? "" }, read: { row, text in
+            row[keyPath: key] = text.isEmpty ? nil : Int(text)
+        })
+    }
+
+    /// An optional number column, written with six significant digits.
+    static func number(_ name: String, _ key: WritableKeyPath<ResultRow, Double?> & Sendable) -> ResultColumn {
+        ResultColumn(name: name, identifiesConfiguration: false, write: { ResultColumn.format($0[keyPath: key]) }, read: { row, text in
+            row[keyPath: key] = text.isEmpty ? nil : Double(text)
+        })
+    }
+
+    /// A column holding one of an enum's raw values.
+    static func choice<T: RawRepresentable & CaseIterable & Sendable>(
+        _ name: String, _ key: WritableKeyPath<ResultRow, T> & Sendable, identity: Bool = true
+    ) -> ResultColumn where T.RawValue == String {
+        ResultColumn(name: name, identifiesConfiguration: identity, write: { $0[keyPath: key].rawValue }, read: { row, text in
+            guard let value = T(rawValue: text) else {
+                throw ResultsError("column '\(name)': '\(text)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            row[keyPath: key] = value
+        })
+    }
+
+    /// How numbers are written: six significant digits, empty when absent or not finite.
+    public static func format(_ x: Double?) -> String { x.map { $0.isFinite ? String(format: "%.6g", $0) : "" } ?? "" }
+}
+
+/// The columns of results.csv, in order. Columns are only ever appended (README lists them),
+/// so scripts that read a column by position keep working.
+public enum ResultColumns {
+    public static let all: [ResultColumn] = [
+        .text("experiment", \.experiment, identity: true),
+        .text("backend", \.backend, identity: true),
+        .choice("format", \.format),
+        .text("layout", \.layout, identity: true),
+        .text("dtype", \.dtype, identity: true),
+        .choice("order", \.order),
+        .choice("cache", \.cache),
+        .integer("batch_size", \.batchSize, identity: true),
+        .integer("prefetch", \.prefetch, identity: true),
+        .choice("mode", \.mode),
+        .integer("repeat", \.repeatIndex),
+        .integer("samples", \.samples),
+        .optionalInteger("stored_bytes", \.storedBytes),
+        .number("seconds", \.seconds),
+        .number("samples_per_s", \.samplesPerSecond),
+        .number("mib_per_s", \.mibPerSecond),
+        .number("step_ms_median", \.stepMsMedian),
+        .number("step_ms_p95", \.stepMsP95),
+        .number("wait_s", \.waitSeconds),
+        .number("compute_s", \.computeSeconds),
+        .number("au", \.au),
+        .number("resident_before", \.residentBefore),
+        .number("resident_after", \.residentAfter),
+        .number("peak_rss_mib", \.peakRSSMiB),
+        .number("ratio_to_raw", \.ratioToRaw),
+        .text("hdf5_version", \.hdf5Version),
+        .text("lmdb_version", \.lmdbVersion),
+        .text("blas", \.blas),
+        .text("host", \.host),
+        .text("started_at", \.startedAt),
+        // Appended after the first release's 30 columns.
+        .integer("phase", \.phase, identity: true),
+    ]
+
+    /// The column names, in order.
+    public static var names: [String] { all.map(\.name) }
+
+    /// The first release's columns: a results.csv with only these still reads back.
+    static let firstRelease = 30
+}
+
+/// A results file that cannot be read back.
+public struct ResultsError: FeedBenchError {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
