@@ -31,15 +31,23 @@ public struct GradientCheckResult: Sendable {
 /// `inputGradients: true`) it perturbs elements by ±`step`, reruns forward, and compares
 /// `(L(w+h) - L(w-h)) / 2h` with the analytic gradient. Tensors with more than
 /// `maxElements` elements are checked on a seeded sample of that many elements.
+///
+/// The relative error of an element is `|a - n| / max(|a|, |n|, 1e-12, floor)`, where `floor`
+/// is `relativeFloor` times the largest |a| of the tensor: an element whose gradient is tiny
+/// next to the tensor's others is held to that scale rather than to its own, because central
+/// differences cannot resolve it any better (rounding in L(w ± h) is about 1e-16 / h).
 public struct GradientCheck {
     public var step: Double = 1e-5
     public var maxElements: Int = 256
     public var seed: UInt64 = 0
+    /// See the type's description; 0 compares every element with its own magnitude.
+    public var relativeFloor: Double = 0
 
-    public init(step: Double = 1e-5, maxElements: Int = 256, seed: UInt64 = 0) {
+    public init(step: Double = 1e-5, maxElements: Int = 256, seed: UInt64 = 0, relativeFloor: Double = 0) {
         self.step = step
         self.maxElements = maxElements
         self.seed = seed
+        self.relativeFloor = relativeFloor
     }
 
     /// Runs the check on a fed graph. Returns one result per parameter and per
@@ -57,6 +65,9 @@ public struct GradientCheck {
                 indices.shuffle(using: &generator)
                 indices = Array(indices.prefix(maxElements)).sorted()
             }
+            var largest = 0.0
+            for i in indices { largest = max(largest, abs(analytic[i])) }
+            let floor = max(1e-12, relativeFloor * largest)
             var worst = -1.0, worstIndex = 0
             var worstPair = (analytic: 0.0, numeric: 0.0)
             for i in indices {
@@ -68,7 +79,7 @@ public struct GradientCheck {
                 value[i] = original
                 let numeric = (plus - minus) / (2 * step)
                 let a = analytic[i]
-                let error = abs(a - numeric) / max(abs(a), abs(numeric), 1e-12)
+                let error = abs(a - numeric) / max(abs(a), abs(numeric), floor)
                 if error > worst {
                     worst = error
                     worstIndex = i

@@ -1,66 +1,75 @@
 import Graph
 import Testing
 
-/// Every op and loss, gradient-checked in Double at batch 1, odd sizes, and wide and tall
-/// shapes, to a relative error below 1e-6.
+/// Every op and loss, gradient-checked in Double (against central differences, below 1e-6)
+/// and in Float (against Double, below 1e-4), over batch sizes from empty to 17 and odd,
+/// wide and tall shapes.
 @Suite struct OpGradientTests {
-    static let batches = [1, 2, 5]
+    /// Batch sizes swept; 0 is the empty batch every op must accept.
+    static let batches = [0, 1, 2, 3, 5, 17]
     static let denseShapes: [(Int, Int)] = [(1, 1), (3, 5), (17, 2), (2, 17)]
 
-    @Test(arguments: batches, denseShapes.indices)
-    func dense(batch: Int, shapeIndex: Int) throws {
-        let (inCount, outCount) = Self.denseShapes[shapeIndex]
-        let spec = try probeSpec(Dense(), data: [("x", [inCount])], params: [("W", [inCount, outCount]), ("b", [outCount])])
-        let errors = try gradientErrors(spec, batch: batch)
-        #expect(Set(errors.keys) == ["x", "W", "b", "target"])
-        expectGradientsMatch(errors, "dense \(inCount)→\(outCount), batch \(batch)")
+    func check<T: TensorScalar>(_ spec: NetworkSpec, _ type: T.Type, batches: [Int] = OpGradientTests.batches, _ context: String,
+                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for batch in batches {
+            let errors = try gradientErrors(spec, batch: batch, as: T.self)
+            expectGradientsMatch(errors, bound: gradientBound(T.self), "\(context), batch \(batch), \(T.typeName)", sourceLocation: sourceLocation)
+        }
     }
 
-    @Test(arguments: batches)
-    func denseWithoutBiasAndImageShapedInput(batch: Int) throws {
+    func bothPrecisions(_ spec: NetworkSpec, batches: [Int] = OpGradientTests.batches, _ context: String,
+                        sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try check(spec, Double.self, batches: batches, context, sourceLocation: sourceLocation)
+        try check(spec, Float.self, batches: batches, context, sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: denseShapes.indices)
+    func dense(shapeIndex: Int) throws {
+        let (inCount, outCount) = Self.denseShapes[shapeIndex]
+        let spec = try probeSpec(Dense(), data: [("x", [inCount])], params: [("W", [inCount, outCount]), ("b", [outCount])])
+        #expect(Set(try gradientErrors(spec, batch: 2).keys) == ["x", "W", "b", "target"])
+        try bothPrecisions(spec, "dense \(inCount)→\(outCount)")
+    }
+
+    @Test func denseWithoutBiasAndImageShapedInput() throws {
         let spec = try probeSpec(Dense(), data: [("x", [2, 3, 3])], params: [("W", [18, 4])])
-        expectGradientsMatch(try gradientErrors(spec, batch: batch), "dense [2,3,3]→4, batch \(batch)")
+        try bothPrecisions(spec, "dense [2,3,3]→4")
     }
 
     @Test(arguments: ["add", "multiply", "max"], [[1], [3], [2, 5]])
     func binary(op: String, dims: [Int]) throws {
         let spec = try probeSpec(NetworkSpec.operations[op]!, data: [("a", dims), ("b", dims)])
-        for batch in Self.batches {
-            expectGradientsMatch(try gradientErrors(spec, batch: batch), "\(op) \(dims), batch \(batch)")
-        }
+        try bothPrecisions(spec, "\(op) \(dims)")
     }
 
     @Test(arguments: ["add", "multiply"])
     func binaryWithBroadcastScalar(op: String) throws {
         let spec = try probeSpec(NetworkSpec.operations[op]!, data: [("a", [3])], params: [("s", [1])])
-        expectGradientsMatch(try gradientErrors(spec, batch: 3), "\(op) with a scalar parameter")
+        try bothPrecisions(spec, batches: [1, 3, 17], "\(op) with a scalar parameter")
     }
 
     @Test(arguments: ["relu", "sigmoid", "tanh"], [[1], [7], [4, 3]])
     func unary(op: String, dims: [Int]) throws {
         let spec = try probeSpec(NetworkSpec.operations[op]!, data: [("x", dims)])
-        for batch in Self.batches {
-            expectGradientsMatch(try gradientErrors(spec, batch: batch), "\(op) \(dims), batch \(batch)")
-        }
+        try bothPrecisions(spec, "\(op) \(dims)")
     }
 
     @Test(arguments: [[1], [3, 4], [17]])
     func l2(shape: [Int]) throws {
         let spec = try probeSpec(L2(scale: 0.3), data: [], params: [("w", shape)])
-        expectGradientsMatch(try gradientErrors(spec, batch: 1), "l2 \(shape)")
+        try bothPrecisions(spec, batches: [1], "l2 \(shape)")
     }
 
-    @Test(arguments: [1, 2, 3, 10], batches)
-    func classificationLosses(classes: Int, batch: Int) throws {
+    @Test(arguments: [1, 2, 3, 10])
+    func classificationLosses(classes: Int) throws {
         for op in [SoftmaxCrossEntropy(), Hinge()] as [any Operation] {
             let spec = try probeSpec(op, data: [("z", [classes])], labels: ["y"])
-            expectGradientsMatch(try gradientErrors(spec, batch: batch), "\(op.name) \(classes) classes, batch \(batch)")
+            try bothPrecisions(spec, "\(op.name) \(classes) classes")
         }
     }
 
-    @Test(arguments: batches)
-    func leastSquares(batch: Int) throws {
+    @Test func leastSquares() throws {
         let spec = try probeSpec(LeastSquares(), data: [("p", [3]), ("t", [3])])
-        expectGradientsMatch(try gradientErrors(spec, batch: batch), "least_squares, batch \(batch)")
+        try bothPrecisions(spec, "least_squares")
     }
 }
