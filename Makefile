@@ -32,13 +32,13 @@ test: setup
 bench: release
 	.build/release/feedbench bench benchmarks/default.yaml --out bench-out
 
-# The full matrix with the Python peers (about 20 minutes; make peers first).
+# The full matrix with the Python peers (make peers first).
 standard: release
-	.build/release/benchmarks storage benchmarks/standard.yaml --out bench-standard
+	.build/release/feedbench bench benchmarks/standard.yaml --out bench-standard
 
-# HDF5 read throughput with the h5py peers (make peers installs them).
+# README's read and LMDB tables, with the h5py and py-lmdb peers (make peers installs them).
 read-bench: release
-	.build/release/benchmarks read --peers --epochs 21
+	.build/release/feedbench bench benchmarks/read.yaml --out bench-read
 
 # Training-step time, side by side with PyTorch when it is installed (make peers).
 step-bench: release

@@ -15,6 +15,19 @@ public enum PageCache {
         }
     }
 
+    /// Reads the files once, so that the page cache holds them (for a warm epoch after something
+    /// else evicted them).
+    public static func warm(_ paths: [String]) {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        for path in paths {
+            let fd = open(path, O_RDONLY)
+            guard fd >= 0 else { continue }
+            while read(fd, buffer, 1 << 20) > 0 {}
+            close(fd)
+        }
+    }
+
     /// The fraction (0…1) of the files' pages resident in memory, weighted by size (`mincore`).
     public static func residency(_ paths: [String]) -> Double {
         var resident = 0, total = 0

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DataSources
 import Experiments
+@preconcurrency import Glibc
 import Foundation
 import Graph
 import HDF5
@@ -11,6 +12,8 @@ import LMDB
 struct FeedBench: ParsableCommand {
     static func main() {
         BLASKernels.relaunchWithWidestKernelsIfNeeded()
+        // Line by line even when piped (`make bench | tee log`, CI logs), not in one block at the end.
+        setvbuf(stdout, nil, _IOLBF, 0)
         do {
             var command = try parseAsRoot()
             try command.run()

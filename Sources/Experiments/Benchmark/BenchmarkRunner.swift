@@ -42,8 +42,12 @@ public final class BenchmarkRunner {
         let peers = try startPeers(for: &cases)
         let measurement = CaseMeasurement(config: config, store: store, peers: peers)
         let prepared = try cases.map { try measurement.prepare($0) }
-        for phase in Set(prepared.map(\.phase)).sorted() {
-            let group = prepared.filter { $0.phase == phase }
+        // Within a phase, warm cases run before cold ones: a cold epoch evicts files that a warm
+        // epoch beside it would otherwise find missing.
+        let groups = Set(prepared.map(\.phase)).sorted().flatMap { phase in
+            CacheState.allCases.map { cache in prepared.filter { $0.phase == phase && $0.spec.cache == cache } }
+        }.filter { !$0.isEmpty }
+        for group in groups {
             let finished = config.interleave ? try runInterleaved(group, outputs: outputs) : try runInTurn(group, outputs: outputs)
             if !finished {
                 try outputs.write(&rows, skippedPeers: skippedPeers)

@@ -10,6 +10,8 @@ public final class PreparedCase {
     let template: ResultRow
     let layout: StoredLayout?
     let measureEpoch: (_ epoch: Int, _ row: inout ResultRow, _ stop: () -> Bool) throws -> Bool
+    /// Drops the layout's files from memory, through every open source that maps them.
+    var evict: () -> Void = {}
 
     init(spec: BenchmarkCase, template: ResultRow, layout: StoredLayout?,
          measureEpoch: @escaping (Int, inout ResultRow, () -> Bool) throws -> Bool) {
@@ -27,12 +29,17 @@ public final class PreparedCase {
     /// Warm-up epochs before the repeats: none for cold epochs (each starts from storage).
     func warmups(_ configured: Int) -> Int { spec.cache == .cold ? 0 : configured }
 
-    /// Measures one epoch: drops the files first when cold, records residency before and
-    /// after, the figures, and peak RSS. Nil when `stop` cut the epoch short (not a measurement).
+    /// Measures one epoch: drops the files first when cold, reads them in first when warm and
+    /// something evicted them, records residency before and after, the figures, and peak RSS.
+    /// Nil when `stop` cut the epoch short (not a measurement).
     func measure(epoch: Int, stop: () -> Bool) throws -> ResultRow? {
         var row = template
         if let files = layout?.files {
-            if spec.cache == .cold { files.evictFromPageCache() }
+            if spec.cache == .cold {
+                evict()
+            } else if PageCache.residency(files.files) < 0.999 {
+                PageCache.warm(files.files)
+            }
             row.residentBefore = PageCache.residency(files.files)
         }
         guard try measureEpoch(epoch, &row, stop) else { return nil }
@@ -118,6 +125,21 @@ final class CaseMeasurement {
     }
 
     func prepare(_ c: BenchmarkCase) throws -> PreparedCase {
+        let prepared = try prepareCase(c)
+        if let files = prepared.layout?.files?.files {
+            // Every open source that maps one of these files must drop its pages too, or the
+            // kernel keeps them (a phase-2 backend reads the files of a phase-1 one).
+            prepared.evict = { [unowned self] in
+                for other in layouts.values {
+                    guard let theirs = other.files, !Set(theirs.files).isDisjoint(with: files) else { continue }
+                    theirs.evictFromPageCache()
+                }
+            }
+        }
+        return prepared
+    }
+
+    private func prepareCase(_ c: BenchmarkCase) throws -> PreparedCase {
         var row = template(c)
         switch c.reader {
         case .backend(let backend):
