@@ -7,6 +7,8 @@ answer is one JSON line on stdout (the first line printed is {"ready": true}):
   {"op": "read", "peer": "h5py" | "h5py-getitem" | "py-lmdb", "path": ..., "order": ...,
    "batch": B, "seed": S, "max_samples": M, "data_key": ..., "label_key": ...,
    "readahead": true}        one epoch: {"samples": n, "seconds": s}
+  {"op": "prepare", "peer": "py-lmdb", "path": ...}          what a reader does once, before
+                             any epoch (py-lmdb: collect the keys): {"records": n}
   {"op": "torch", "sizes": [...], "batch": B, "threads": T}   builds PyTorch's step
   {"op": "steps", "what": "step" | "gemm", "count": N}        {"ms": [...]}
   {"op": "quit"}
@@ -56,6 +58,12 @@ def main():
                     answer = lmdb_reader.read_epoch(req)
                 else:
                     answer = {"error": f"unknown peer {peer}"}
+            elif op == "prepare":
+                if req.get("peer") == "py-lmdb":
+                    import lmdb_reader
+                    answer = lmdb_reader.prepare(req["path"])
+                else:
+                    answer = {}
             elif op == "torch":
                 import torch_step
                 step = torch_step.Step(req["sizes"], int(req["batch"]), int(req.get("threads", 2)))

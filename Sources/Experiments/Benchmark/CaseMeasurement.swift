@@ -159,6 +159,7 @@ final class CaseMeasurement {
             row.dtype = layout.dtype
             row.storedBytes = layout.files?.storedBytes
             let readahead = backend.readahead == .on, maxSamples = config.peerSamples
+            try peers.prepare(peer: peer.rawValue, location: location)
             return PreparedCase(spec: c, template: row, layout: layout) { epoch, row, _ in
                 let result = try peers.readEpoch(peer: peer.rawValue, location: location, keys: layout.keys, order: c.order,
                                                  batchSize: c.batchSize, seed: UInt64(epoch + 1), maxSamples: maxSamples,

@@ -74,6 +74,12 @@ public final class PeerWorker {
         return (samples, seconds)
     }
 
+    /// Does what a peer reader does once, before any epoch (py-lmdb collects the keys, which
+    /// reads the whole file), so that no timed or cold epoch pays for it.
+    public func prepare(peer: String, location: SourceLocation) throws {
+        _ = try request(["op": "prepare", "peer": peer, "path": location.path])
+    }
+
     /// Builds PyTorch's training step for an MLP of `sizes` (input, hidden…, classes).
     public func buildTorchStep(sizes: [Int], batchSize: Int, threads: Int) throws {
         _ = try request(["op": "torch", "sizes": sizes, "batch": batchSize, "threads": threads])
