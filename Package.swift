@@ -13,6 +13,22 @@ let systemLibraries: [Target] = [
     .systemLibrary(
         name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
         providers: [.apt(["liblmdb-dev"])]),
+    // Codecs for compressed HDF5 chunks and encoded images.
+    .systemLibrary(
+        name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate",
+        providers: [.apt(["libdeflate-dev"])]),
+    .systemLibrary(
+        name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+        providers: [.apt(["liblz4-dev"])]),
+    .systemLibrary(
+        name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+        providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(
+        name: "CBlosc", path: "Sources/CBlosc", pkgConfig: "blosc",
+        providers: [.apt(["libblosc-dev"])]),
+    .systemLibrary(
+        name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+        providers: [.apt(["libturbojpeg0-dev"])]),
 ]
 
 // MARK: - Libraries and tools
@@ -26,7 +42,10 @@ let modules: [Target] = [
     .target(name: "LMDB", dependencies: ["CLMDB"]),
     .target(
         name: "DataSources",
-        dependencies: ["Graph", "HDF5", "LMDB", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+        dependencies: [
+            "Graph", "HDF5", "LMDB", "CDeflate", "CLZ4", "CZstd", "CBlosc",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ],
         exclude: ["Datum/caffe_datum.proto"]),
     .target(
         name: "Experiments",

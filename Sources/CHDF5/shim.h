@@ -23,4 +23,7 @@ static inline unsigned feedbench_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned feedbench_H5F_ACC_RDWR(void)   { return H5F_ACC_RDWR; }
 static inline unsigned feedbench_H5F_ACC_TRUNC(void)  { return H5F_ACC_TRUNC; }
 static inline unsigned feedbench_H5F_ACC_EXCL(void)   { return H5F_ACC_EXCL; }
+static inline unsigned feedbench_H5Z_FLAG_OPTIONAL(void) { return H5Z_FLAG_OPTIONAL; }
+static inline unsigned feedbench_H5Z_FLAG_MANDATORY(void){ return H5Z_FLAG_MANDATORY; }
+static inline haddr_t feedbench_HADDR_UNDEF(void)     { return HADDR_UNDEF; }
 #endif

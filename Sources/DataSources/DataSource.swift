@@ -44,15 +44,18 @@ public struct EpochOptions: Sendable {
     /// Batch buffers the iterator cycles through; a prefetcher raises it to its depth + 3 so
     /// that queued batches never force a new allocation.
     public var buffers: Int
+    /// Bytes of decoded chunks the epoch keeps at most (nil: the source's default).
+    public var decodedCacheBytes: Int?
 
     public init(batchSize: Int, order: SampleOrder = .sequential, seed: UInt64 = 0, dropLast: Bool = false,
-                chunkWindow: Int = 8, buffers: Int = 3) {
+                chunkWindow: Int = 8, buffers: Int = 3, decodedCacheBytes: Int? = nil) {
         self.batchSize = batchSize
         self.order = order
         self.seed = seed
         self.dropLast = dropLast
         self.chunkWindow = chunkWindow
         self.buffers = buffers
+        self.decodedCacheBytes = decodedCacheBytes
     }
 }
 
@@ -60,6 +63,12 @@ public struct EpochOptions: Sendable {
 public protocol BatchIterator: AnyObject {
     /// The next batch, or nil at the end of the epoch.
     func next() throws -> Batch?
+    /// What decoding cost so far this epoch (nil for sources that decode nothing).
+    var statistics: EpochStatistics? { get }
+}
+
+extension BatchIterator {
+    public var statistics: EpochStatistics? { nil }
 }
 
 /// A data set FeedBench can read: an HDF5 file list, an LMDB, a raw file, memory.

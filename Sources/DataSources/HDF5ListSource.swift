@@ -7,21 +7,34 @@ import HDF5
 /// dataset names (h5py users write `images` / `labels`, `X` / `y`) are given as keys.
 ///
 /// Every file is opened and checked before the first batch: both datasets present, equal
-/// N, one sample shape across files, supported element types. Labels (one number per
-/// sample) are read once; data is streamed per batch, so memory stays at a few batches plus
-/// the chunk caches. Batches cross file boundaries; a shuffled batch groups its reads by
+/// N, one sample shape across files, supported element types, every chunk written and inside
+/// the file, every filter decodable. Labels (one number per sample) are read once; data is
+/// streamed per batch. Batches cross file boundaries; a shuffled batch groups its reads by
 /// file and sorts them.
 public final class HDF5ListSource: DataSource, FileBacked {
     /// How data rows are read.
     public enum ReadPath: String, Sendable, CaseIterable {
-        /// Unfiltered datasets straight from a read-only mapping of the file, at the offsets
-        /// HDF5 reports for the dataset or its chunks; filtered ones through HDF5.
+        /// Without HDF5 on the hot path: unfiltered data straight from a read-only mapping of
+        /// the file, at the offsets HDF5 reports; chunked data chunk by chunk, its filters
+        /// undone by FeedBench on a pool of threads (`DecodePool`), outside HDF5's global
+        /// lock; a filter FeedBench does not decode through HDF5 when HDF5 has it.
         ///
         /// Written by hand because the benchmark shows HDF5 cannot do this fast enough:
-        /// `H5Dread` of a shuffled batch's rows reaches 0.2 × the raw baseline on contiguous
-        /// data and 0.01 × on 64-row chunks, where the mapping reaches 0.7 ×.
+        /// `H5Dread` of a shuffled batch's rows reaches 0.07 × the raw baseline on contiguous
+        /// data and 0.01 × on 64-row chunks, and decompression runs on one thread under the
+        /// library's lock.
         case auto
         /// Always through HDF5's `H5Dread` with a union of row hyperslabs.
+        case library
+    }
+
+    /// How one member's rows are read.
+    enum Access {
+        /// From a mapping: row r's bytes at `offsets.offset(r)`.
+        case mapped(FileMapping, RowOffsets)
+        /// Chunk by chunk, decoded by FeedBench.
+        case chunks(ChunkedDataset)
+        /// Through `H5Dread`.
         case library
     }
 
@@ -34,12 +47,9 @@ public final class HDF5ListSource: DataSource, FileBacked {
         public let elementType: StoredType
         public let scaling: Scaling
         let labels: [Float]
-        /// For direct reads: the file mapped read-only, and each row's offset in it.
-        let mapping: FileMapping?
-        let rowOffsets: RowOffsets?
+        let access: Access
 
-        init(path: String, file: File, data: Dataset, elementType: StoredType, scaling: Scaling, labels: [Float],
-             mapping: FileMapping?, rowOffsets: RowOffsets?) {
+        init(path: String, file: File, data: Dataset, elementType: StoredType, scaling: Scaling, labels: [Float], access: Access) {
             self.path = path
             self.file = file
             self.data = data
@@ -47,8 +57,16 @@ public final class HDF5ListSource: DataSource, FileBacked {
             self.elementType = elementType
             self.scaling = scaling
             self.labels = labels
-            self.mapping = mapping
-            self.rowOffsets = rowOffsets
+            self.access = access
+        }
+
+        /// How the member is read, in words: `mapped`, `chunks decoded by FeedBench`, `H5Dread`.
+        public var readDescription: String {
+            switch access {
+            case .mapped: return "mapped"
+            case .chunks: return "chunks decoded by FeedBench"
+            case .library: return "H5Dread"
+            }
         }
     }
 
@@ -69,19 +87,32 @@ public final class HDF5ListSource: DataSource, FileBacked {
     public let readPath: ReadPath
     /// The datasets read from every file.
     public let keys: DatasetKeys
-    /// Whether every member is read directly (no HDF5 call per batch).
-    public var readsDirectly: Bool { members.allSatisfy { $0.rowOffsets != nil } }
+    /// The threads chunks are decoded on.
+    public let decodePool: DecodePool
+    /// Bytes of decoded chunks an epoch keeps at most (see `BlockCache`).
+    public let decodedCacheBytes: Int
+    /// Whether every member is read without HDF5 on the hot path.
+    public var readsDirectly: Bool { members.allSatisfy { if case .library = $0.access { false } else { true } } }
+    /// Whether some member's chunks are decoded by FeedBench.
+    public var decodesChunks: Bool { members.contains { if case .chunks = $0.access { true } else { false } } }
+
+    /// A quarter of the machine's memory: the default budget of decoded chunks per epoch.
+    public static var defaultDecodedCacheBytes: Int { Int(ProcessInfo.processInfo.physicalMemory / 4) }
 
     /// Opens and checks a list file (`.txt`) or a single HDF5 file.
     /// - Parameters:
     ///   - keys: the names of the data and label datasets (`data` and `label` by default).
     ///   - scale: multiplies every value; by default 1/255 for uint8 data and 1 otherwise.
-    ///   - batchSizeHint: sizes the chunk cache so that one batch's chunks fit.
+    ///   - batchSizeHint: sizes HDF5's chunk cache (for the `H5Dread` path) so a batch's chunks fit.
+    ///   - decodePool: the threads compressed chunks are decoded on (one per core by default).
     public init(path: String, keys: DatasetKeys = .caffe, scale: Float? = nil, readPath: ReadPath = .auto,
-                batchSizeHint: Int = 256, chunkWindow: Int = 8) throws {
+                batchSizeHint: Int = 256, chunkWindow: Int = 8, decodePool: DecodePool = DecodePool(),
+                decodedCacheBytes: Int = HDF5ListSource.defaultDecodedCacheBytes) throws {
         name = path
         self.readPath = readPath
         self.keys = keys
+        self.decodePool = decodePool
+        self.decodedCacheBytes = decodedCacheBytes
         let isList = !(path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf"))
         let entries: [(String, String)]  // (resolved path, how to name it in messages)
         if isList {
@@ -128,7 +159,8 @@ public final class HDF5ListSource: DataSource, FileBacked {
         for name in [keys.data, keys.label] where !file.root.contains(name) {
             throw DataSourceError(context, keys.missing(name, in: file))
         }
-        // Size the chunk cache before the real open: a batch's chunks plus a chunk-shuffle window.
+        // Size HDF5's chunk cache (used on the H5Dread path) for a batch's chunks plus a
+        // chunk-shuffle window.
         let probe = try file.root.dataset(keys.data)
         var cache: ChunkCache? = nil
         if let chunk = probe.chunkShape, chunk.count >= 1 {
@@ -163,54 +195,65 @@ public final class HDF5ListSource: DataSource, FileBacked {
         if let bad = labels.firstIndex(where: { !$0.isFinite }) {
             throw DataSourceError(context, "label of sample \(bad) is not a finite number")
         }
-        var mapping: FileMapping? = nil
-        var offsets: RowOffsets? = nil
-        if readPath == .auto {
-            (mapping, offsets) = try directAccess(path, data: data, type: type, context: context)
-        }
+        let access: Access = readPath == .library ? .library : try directAccess(path, data: data, type: type, context: context)
         return Member(path: path, file: file, data: data, elementType: type, scaling: .from(scale, for: type),
-                      labels: labels, mapping: mapping, rowOffsets: offsets)
+                      labels: labels, access: access)
     }
 
-    /// For unfiltered data: the file mapped read-only and each block's file offset, checked
-    /// against the file's size so a truncated file is caught here and not mid-epoch.
-    private static func directAccess(_ path: String, data: Dataset, type: StoredType, context: String) throws -> (FileMapping?, RowOffsets?) {
+    /// How a dataset is read without HDF5 on the hot path, checked against the file: a
+    /// mapping for unfiltered data whose rows are contiguous within blocks, FeedBench's chunk
+    /// decoding for other chunked data, `H5Dread` for what neither covers (compact and
+    /// virtual layouts, filters FeedBench does not decode but HDF5 has).
+    private static func directAccess(_ path: String, data: Dataset, type: StoredType, context: String) throws -> Access {
         let rowBytes = data.rowElements * type.size
-        var starts: [Int]
-        var rowsPerBlock: Int
-        if let base = data.contiguousFileOffset {
-            starts = [base]
-            rowsPerBlock = max(data.rows, 1)
-        } else if let chunkOffsets = try data.chunkFileOffsets(), chunkOffsets.allSatisfy({ $0 != nil }) {
-            starts = chunkOffsets.map { $0! }
-            rowsPerBlock = data.chunkShape![0]
-        } else {
-            return (nil, nil)  // filtered, compact, or never written: read through HDF5
-        }
-        if data.rows == 0 { starts = [0]; rowsPerBlock = 1 }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        for (block, start) in starts.enumerated() {
-            let rowsHere = min(rowsPerBlock, data.rows - block * rowsPerBlock)
-            if data.rows > 0 && start + rowsHere * rowBytes > size {
-                throw DataSourceError(context, "the file is truncated: '\(data.path.dropFirst())' needs \(start + rowsHere * rowBytes) bytes, the file has \(size)")
+        switch data.layout {
+        case .contiguous:
+            guard data.rows > 0 else { return .mapped(try FileMapping(path: path, context: context), RowOffsets(starts: [0], rowsPerBlock: 1, rowBytes: rowBytes)) }
+            guard let base = data.contiguousFileOffset else {
+                throw DataSourceError(context, "'\(data.path.dropFirst())' has no data written (HDF5 would return fill values)")
             }
+            if base + data.rows * rowBytes > size {
+                throw DataSourceError(context, "the file is truncated: '\(data.path.dropFirst())' needs \(base + data.rows * rowBytes) bytes, the file has \(size)")
+            }
+            return .mapped(try FileMapping(path: path, context: context), RowOffsets(starts: [base], rowsPerBlock: max(data.rows, 1), rowBytes: rowBytes))
+        case .chunked:
+            let unsupported = data.filters.filter { !FilterPipeline.supported.contains($0.id) }
+            if let missing = unsupported.first(where: { !HDF5Library.filterAvailable($0.id) }) {
+                throw DataSourceError(context, "'\(data.path.dropFirst())' uses filter \(missing.id) (\(missing.name)), which neither FeedBench nor HDF5 (no plugin found) can decode")
+            }
+            guard unsupported.isEmpty else { return .library }  // HDF5's plugin decodes it
+            let chunked = try ChunkedDataset(file: path, dataset: data, elementSize: type.size, context: context)
+            if data.filters.isEmpty, let starts = chunked.blockStarts, let mapping = chunked.mapping {
+                return .mapped(mapping, RowOffsets(starts: starts, rowsPerBlock: chunked.blockRows, rowBytes: rowBytes))
+            }
+            return .chunks(chunked)
+        case .compact, .virtual:
+            return .library
         }
-        let mapping = try FileMapping(path: path, context: context)
-        return (mapping, RowOffsets(starts: starts, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes))
     }
 
     public var files: [String] { members.map(\.path) }
     public var storedType: StoredType? { members.first?.elementType }
 
     public func evictFromPageCache() {
-        for member in members { member.mapping?.dropPages() }
+        for member in members {
+            switch member.access {
+            case .mapped(let mapping, _): mapping.dropPages()
+            case .chunks(let chunked): chunked.dropPages()
+            case .library: break
+            }
+        }
         PageCache.evict(files)
     }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         guard options.batchSize >= 1 else { throw DataSourceError(name, "batch size must be at least 1") }
-        let reader = HDF5BatchReader(source: self, batchSize: options.batchSize)
-        return PlannedIterator(self, options, fill: reader.fill)
+        let reader = HDF5BatchReader(source: self, batchSize: options.batchSize,
+                                     cacheBytes: options.decodedCacheBytes ?? decodedCacheBytes)
+        let iterator = PlannedIterator(self, options, onPlan: reader.plan, fill: reader.fill)
+        iterator.statistics = reader.statistics
+        return iterator
     }
 
     /// Which member holds global sample `index`, and its row there.
@@ -221,88 +264,6 @@ public final class HDF5ListSource: DataSource, FileBacked {
             if starts[mid] <= index { lo = mid } else { hi = mid - 1 }
         }
         return (lo, index - starts[lo])
-    }
-}
-
-/// Reads the batches of one epoch of an `HDF5ListSource`, with scratch space reused across
-/// batches.
-final class HDF5BatchReader {
-    private let source: HDF5ListSource
-    private let starts: [Int]
-    private let rowElements: Int
-    // Scratch, reused across batches.
-    private var sorted: [(index: Int, slot: Int)] = []
-    private let scratch: UnsafeMutableRawPointer
-
-    init(source: HDF5ListSource, batchSize: Int) {
-        self.source = source
-        starts = source.segments.fileStarts
-        rowElements = source.sampleElements
-        scratch = .allocate(byteCount: max(1, batchSize * rowElements * 8), alignment: 64)
-    }
-
-    deinit { scratch.deallocate() }
-
-    /// Fills `batch` with the samples at `indices`, grouped by file and sorted within each.
-    func fill(_ batch: Batch, _ indices: ArraySlice<Int>) throws {
-        sorted.removeAll(keepingCapacity: true)
-        for (slot, index) in indices.enumerated() { sorted.append((index, slot)) }
-        if !isAscending(sorted) { sorted.sort { $0.index < $1.index } }
-        var i = 0
-        while i < sorted.count {
-            let (m, _) = source.locate(sorted[i].index, starts: starts)
-            let end = starts[m] + source.members[m].rows
-            var j = i
-            while j < sorted.count && sorted[j].index < end { j += 1 }
-            try read(member: source.members[m], base: starts[m], sorted[i..<j], into: batch)
-            i = j
-        }
-    }
-
-    private func isAscending(_ items: [(index: Int, slot: Int)]) -> Bool {
-        for k in items.indices.dropFirst() where items[k].index < items[k - 1].index { return false }
-        return true
-    }
-
-    /// Reads one file's share of a batch: rows in ascending order, each converted into its
-    /// slot of the batch.
-    private func read(member: HDF5ListSource.Member, base: Int, _ items: ArraySlice<(index: Int, slot: Int)>, into batch: Batch) throws {
-        let data = batch.data.pointer, labels = batch.labels.pointer
-        let type = member.elementType, rowBytes = rowElements * type.size
-        for item in items { labels[item.slot] = member.labels[item.index - base] }
-        if let mapping = member.mapping, let offsets = member.rowOffsets {
-            // Direct: each run of consecutive rows inside one block converts straight from
-            // the mapping into consecutive slots, or row by row into scattered slots.
-            var k = items.startIndex
-            while k < items.endIndex {
-                let first = items[k].index - base
-                var count = 1
-                while k + count < items.endIndex, items[k + count].index - base == first + count,
-                      items[k + count].slot == items[k].slot + count,
-                      (first + count) / offsets.rowsPerBlock == first / offsets.rowsPerBlock {
-                    count += 1
-                }
-                convertToFloat(mapping.base + offsets.offset(first), type: type, count: count * rowElements,
-                               scaling: member.scaling, into: data + items[k].slot * rowElements)
-                k += count
-            }
-            return
-        }
-        // Through HDF5: one H5Dread of the union of runs, rows arrive in ascending order.
-        var runs: [Range<Int>] = []
-        for item in items {
-            let row = item.index - base
-            if let last = runs.last, last.upperBound == row { runs[runs.count - 1] = last.lowerBound..<row + 1 } else { runs.append(row..<row + 1) }
-        }
-        do {
-            try member.data.read(runs: runs, into: scratch, as: ElementType(type))
-        } catch let error as HDF5Error {
-            throw DataSourceError(member.path, "cannot read '\(member.data.path.dropFirst())' (\(error.stack.last ?? "read failed"))")
-        }
-        for (n, item) in items.enumerated() {
-            convertToFloat(scratch + n * rowBytes, type: type, count: rowElements, scaling: member.scaling,
-                           into: data + item.slot * rowElements)
-        }
     }
 }
 

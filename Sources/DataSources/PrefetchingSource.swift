@@ -35,10 +35,13 @@ public final class PrefetchingIterator: BatchIterator {
     private let queue: BoundedQueue
     private let finished = DispatchSemaphore(value: 0)
     private var ended = false
+    /// The inner iterator's counters (thread-safe).
+    public let statistics: EpochStatistics?
 
     init(inner: any BatchIterator, depth: Int) {
         let queue = BoundedQueue(capacity: depth)
         self.queue = queue
+        statistics = inner.statistics
         let producer = UncheckedBox(inner)
         let finished = self.finished
         let thread = Thread {

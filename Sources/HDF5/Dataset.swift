@@ -5,18 +5,49 @@ public enum Layout: String, Sendable {
     case contiguous, chunked, compact, virtual
 }
 
-/// A filter in a chunked dataset's pipeline.
+/// A filter in a chunked dataset's pipeline: HDF5's id, its flags and its parameters
+/// (`cd_values`), as stored in the file.
 public struct Filter: Sendable, Equatable, CustomStringConvertible {
-    /// HDF5's filter name (`deflate`, `shuffle`, …).
+    /// HDF5's filter id: 1 deflate, 2 shuffle, 3 Fletcher-32, 32004 LZ4, 32015 Zstandard,
+    /// 32001 Blosc, 32008 Bitshuffle, …
+    public let id: Int32
+    /// A short name: FeedBench's for the filters above, else the one stored in the file.
     public let name: String
-    /// The filter's first parameter (the gzip level for `deflate`), if any.
-    public let level: Int?
-    public var description: String { level.map { "\(name)(\($0))" } ?? name }
+    /// `H5Z_FLAG_OPTIONAL` (1) or mandatory (0).
+    public let flags: UInt32
+    /// The filter's parameters (`cd_values`).
+    public let values: [UInt32]
 
-    public init(name: String, level: Int?) {
-        self.name = name
-        self.level = level
+    public init(id: Int32, name: String? = nil, flags: UInt32 = 1, values: [UInt32] = []) {
+        self.id = id
+        self.name = name ?? Filter.knownNames[id] ?? "filter \(id)"
+        self.flags = flags
+        self.values = values
     }
+
+    /// Names of the filters whose ids are registered with The HDF Group.
+    public static let knownNames: [Int32: String] = [
+        1: "deflate", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
+        32000: "lzf", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32013: "zfp", 32015: "zstd",
+    ]
+
+    /// The deflate level, for a deflate filter.
+    public var level: Int? { id == 1 ? values.first.map(Int.init) : nil }
+
+    /// `deflate(4)`, `shuffle`, `blosc(2,2,1,196608,5,1,1)`.
+    public var description: String {
+        let shown = id == 2 || id == 3 ? [] : values  // shuffle's element size and Fletcher's nothing
+        return shown.isEmpty ? name : "\(name)(\(shown.map(String.init).joined(separator: ",")))"
+    }
+}
+
+/// Where one stored chunk is: its first element's coordinates, the filters skipped for it
+/// (bit i set: filter i of the pipeline was not applied), its address and size in the file.
+public struct ChunkLocation: Sendable, Equatable {
+    public let offset: [Int]
+    public let filterMask: UInt32
+    public let address: Int
+    public let size: Int
 }
 
 /// An open dataset: its shape, type and layout, and row reads into caller-owned memory.
@@ -64,11 +95,13 @@ public final class Dataset {
         var filters: [Filter] = []
         let count = H5Pget_nfilters(create.id)
         for index in 0..<max(count, 0) {
-            var flags: UInt32 = 0, elements = 4, config: UInt32 = 0
-            var values = [UInt32](repeating: 0, count: 4)
-            var name = [CChar](repeating: 0, count: 64)
-            H5Pget_filter2(create.id, UInt32(index), &flags, &elements, &values, 64, &name, &config)
-            filters.append(Filter(name: String(cString: name), level: elements > 0 ? Int(values[0]) : nil))
+            var flags: UInt32 = 0, elements = 16, config: UInt32 = 0
+            var values = [UInt32](repeating: 0, count: 16)
+            var name = [CChar](repeating: 0, count: 256)
+            let id = H5Pget_filter2(create.id, UInt32(index), &flags, &elements, &values, 256, &name, &config)
+            let stored = String(cString: name)
+            filters.append(Filter(id: id, name: Filter.knownNames[id] ?? (stored.isEmpty ? nil : stored), flags: flags,
+                                  values: Array(values.prefix(min(max(elements, 0), values.count)))))
         }
         self.filters = filters
         _ = HDF5Library.takeErrorStack()
@@ -142,22 +175,63 @@ public final class Dataset {
         return address == haddr_t.max ? nil : Int(address)
     }
 
-    /// For a chunked dataset without filters whose chunks hold whole rows, the file offset of
-    /// each chunk in row order (nil for a chunk never written), or nil when that does not apply.
-    public func chunkFileOffsets() throws -> [Int?]? {
-        guard layout == .chunked, filters.isEmpty, let chunkShape, chunkShape.dropFirst().elementsEqual(shape.dropFirst()) else {
-            return nil
+    // MARK: Chunks
+
+    /// The number of chunks written (`H5Dget_num_chunks`).
+    public func chunkCount() throws -> Int {
+        let space = Handle(H5Dget_space(handle.id), closer: H5Sclose)
+        var count: hsize_t = 0
+        guard H5Dget_num_chunks(handle.id, space.id, &count) >= 0 else {
+            throw HDF5Error(file: file.path, object: path, operation: "count chunks")
         }
-        let chunkRows = chunkShape[0]
-        let chunks = (rows + chunkRows - 1) / max(chunkRows, 1)
-        var coordinate = [hsize_t](repeating: 0, count: shape.count)
-        return try (0..<chunks).map { k in
-            coordinate[0] = hsize_t(k * chunkRows)
+        return Int(count)
+    }
+
+    /// Every written chunk's location, in the index's order (`H5Dget_chunk_info` by index).
+    ///
+    /// In HDF5 1.10 each call walks the chunk index from its start, so this costs time
+    /// quadratic in the chunk count: about 6 s for 20,000 chunks. Callers with many chunks
+    /// read them by coordinates instead (`readChunk`).
+    public func chunkLocations() throws -> [ChunkLocation] {
+        let count = try chunkCount()
+        let space = Handle(H5Dget_space(handle.id), closer: H5Sclose)
+        var offset = [hsize_t](repeating: 0, count: max(shape.count, 1))
+        return try (0..<count).map { i in
             var mask: UInt32 = 0, address: haddr_t = 0, size: hsize_t = 0
-            guard H5Dget_chunk_info_by_coord(handle.id, coordinate, &mask, &address, &size) >= 0 else {
-                throw HDF5Error(file: file.path, object: path, operation: "locate chunk \(k)")
+            guard H5Dget_chunk_info(handle.id, space.id, hsize_t(i), &offset, &mask, &address, &size) >= 0 else {
+                throw HDF5Error(file: file.path, object: path, operation: "locate chunk \(i)")
             }
-            return address == haddr_t.max ? nil : Int(address)
+            return ChunkLocation(offset: offset.prefix(shape.count).map { Int($0) }, filterMask: mask,
+                                 address: address == feedbench_HADDR_UNDEF() ? -1 : Int(address), size: Int(size))
+        }
+    }
+
+    /// The stored size of the chunk whose first element is at `offset`, or nil when that
+    /// chunk was never written.
+    public func storedChunkSize(at offset: [Int]) -> Int? {
+        HDF5Library.prepare()
+        var size: hsize_t = 0
+        let status = H5Dget_chunk_storage_size(handle.id, offset.map { hsize_t($0) }, &size)
+        _ = HDF5Library.takeErrorStack()  // a missing chunk is an error in 1.10; not one here
+        return status >= 0 && size > 0 ? Int(size) : nil
+    }
+
+    /// Reads the stored (still filtered) bytes of the chunk at `offset` into `buffer`, which
+    /// holds at least `storedChunkSize(at:)` bytes; returns the chunk's filter mask.
+    public func readChunk(at offset: [Int], into buffer: UnsafeMutableRawPointer) throws -> UInt32 {
+        HDF5Library.prepare()
+        var mask: UInt32 = 0
+        guard H5Dread_chunk(handle.id, feedbench_H5P_DEFAULT(), offset.map { hsize_t($0) }, &mask, buffer) >= 0 else {
+            throw HDF5Error(file: file.path, object: path, operation: "read the chunk at \(offset)")
+        }
+        return mask
+    }
+
+    /// Writes already filtered bytes as the chunk at `offset` (`H5Dwrite_chunk`);
+    /// `filterMask` says which filters of the pipeline were not applied.
+    public func writeChunk(at offset: [Int], bytes: UnsafeRawBufferPointer, filterMask: UInt32 = 0) throws {
+        guard H5Dwrite_chunk(handle.id, feedbench_H5P_DEFAULT(), filterMask, offset.map { hsize_t($0) }, bytes.count, bytes.baseAddress) >= 0 else {
+            throw HDF5Error(file: file.path, object: path, operation: "write the chunk at \(offset)")
         }
     }
 

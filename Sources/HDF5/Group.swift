@@ -78,6 +78,17 @@ public final class Group {
     public func createDataset(
         _ name: String, type: ElementType, shape: [Int], chunkRows: Int? = nil, gzipLevel: Int? = nil
     ) throws -> Dataset {
+        try createDataset(name, type: type, shape: shape, chunkRows: chunkRows,
+                          filters: gzipLevel.map { [Filter(id: 1, values: [UInt32($0)])] } ?? [])
+    }
+
+    /// Creates a chunked (or, without `chunkRows`, contiguous) dataset with a filter pipeline,
+    /// in order. A filter HDF5 has no plugin for is accepted when it is optional (flags 1), and
+    /// then its chunks can only be written already filtered (`Dataset.writeChunk`); its
+    /// parameters are stored as given, so give them complete.
+    public func createDataset(
+        _ name: String, type: ElementType, shape: [Int], chunkRows: Int?, filters: [Filter]
+    ) throws -> Dataset {
         HDF5Library.prepare()
         let objectPath = childPath(name)
         let space = try Dataspace(shape: shape)
@@ -88,12 +99,12 @@ public final class Group {
             guard H5Pset_chunk(create.id, Int32(chunk.count), chunk) >= 0 else {
                 throw HDF5Error(file: file.path, object: objectPath, operation: "set chunk shape")
             }
-            if let gzipLevel {
-                guard H5Pset_deflate(create.id, UInt32(gzipLevel)) >= 0 else {
-                    throw HDF5Error(file: file.path, object: objectPath, operation: "set gzip level \(gzipLevel)")
+            for filter in filters {
+                guard H5Pset_filter(create.id, filter.id, filter.flags, filter.values.count, filter.values) >= 0 else {
+                    throw HDF5Error(file: file.path, object: objectPath, operation: "set filter \(filter)")
                 }
             }
-        } else if gzipLevel != nil {
+        } else if !filters.isEmpty {
             throw HDF5Error(file: file.path, object: objectPath, operation: "create dataset",
                             message: "compression needs a chunked layout")
         }

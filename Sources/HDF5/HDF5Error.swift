@@ -59,6 +59,14 @@ public enum HDF5Library {
         return "\(major).\(minor).\(release)"
     }
 
+    /// Whether HDF5 can apply filter `id` itself (built in, or a plugin it found).
+    public static func filterAvailable(_ id: Int32) -> Bool {
+        prepare()
+        let available = H5Zfilter_avail(id) > 0
+        _ = takeErrorStack()
+        return available
+    }
+
     /// Collects the descriptions on the current thread's error stack, then clears it.
     static func takeErrorStack() -> [String] {
         final class Collector { var messages: [String] = [] }

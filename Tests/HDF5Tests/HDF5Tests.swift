@@ -47,8 +47,18 @@ func temporaryPath(_ name: String) -> String { makeTemporaryDirectory().appendin
         let data = try File.open(fixture("parts/uint8_part2.h5")).root.dataset("data")
         #expect(data.layout == .chunked)
         #expect(data.chunkShape == [3, 1, 4, 4])
-        #expect(data.filters == [Filter(name: "deflate", level: 4)])
-        #expect(try data.chunkFileOffsets() == nil)  // filtered: no direct reads
+        #expect(data.filters == [Filter(id: 1, flags: 1, values: [4])])
+        #expect(data.filters[0].description == "deflate(4)" && data.filters[0].level == 4)
+        // Chunk locations, and the stored bytes of one chunk through H5Dread_chunk.
+        let chunks = try data.chunkLocations()
+        #expect(try data.chunkCount() == 3 && chunks.map(\.offset) == [[0, 0, 0, 0], [3, 0, 0, 0], [6, 0, 0, 0]])
+        #expect(chunks.allSatisfy { $0.filterMask == 0 && $0.address > 0 && $0.size > 0 })
+        let size = try #require(data.storedChunkSize(at: [3, 0, 0, 0]))
+        #expect(size == chunks[1].size)
+        #expect(data.storedChunkSize(at: [9, 0, 0, 0]) == nil)  // outside: never written
+        var stored = [UInt8](repeating: 0, count: size)
+        let mask = try stored.withUnsafeMutableBytes { try data.readChunk(at: [3, 0, 0, 0], into: $0.baseAddress!) }
+        #expect(mask == 0 && stored.prefix(2) == [0x78, 0x5E])  // a zlib stream at level 4
         var bytes = [UInt8](repeating: 0, count: 7 * 16)
         try bytes.withUnsafeMutableBytes { try data.read(rows: 0..<7, into: $0.baseAddress!, as: .uint8) }
         #expect(bytes == (0..<112).map { UInt8(($0 + 160) % 251) })
@@ -57,8 +67,7 @@ func temporaryPath(_ name: String) -> String { makeTemporaryDirectory().appendin
     @Test func unionOfRunsArrivesInAscendingOrder() throws {
         let data = try File.open(fixture("chunked_plain.h5")).root.dataset("data")
         #expect(data.chunkShape == [7, 6])
-        let offsets = try data.chunkFileOffsets()
-        #expect(offsets?.count == 8)  // 50 rows in chunks of 7
+        #expect(try data.chunkLocations().count == 8)  // 50 rows in chunks of 7
         var values = [Float](repeating: 0, count: 4 * 6)
         try values.withUnsafeMutableBytes { try data.read(runs: [40..<42, 3..<4, 49..<50], into: $0.baseAddress!, as: .float32) }
         let expectedRows = [3, 40, 41, 49]
@@ -97,7 +106,7 @@ func temporaryPath(_ name: String) -> String { makeTemporaryDirectory().appendin
         let data = try file.root.dataset("data")
         #expect(data.layout == (chunkRows == nil ? .contiguous : .chunked))
         #expect(data.chunkShape == chunkRows.map { [$0, 2, 3] })
-        let expectedFilters: [Filter] = gzip.map { [Filter(name: "deflate", level: $0)] } ?? []
+        let expectedFilters: [Filter] = gzip.map { [Filter(id: 1, flags: 1, values: [UInt32($0)])] } ?? []
         #expect(data.filters == expectedFilters)
         let back: [UInt8] = try data.readAll(as: .uint8)
         #expect(back == (0..<60).map { UInt8($0 * 3 % 256) })
