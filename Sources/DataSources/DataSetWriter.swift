@@ -35,13 +35,24 @@ public struct WriterOptions: Sendable, Equatable {
     public var chunkRows: Int?
     /// HDF5: how chunks are compressed.
     public var compression: Compression
+    /// HDF5: shuffle the bytes of each chunk's elements before compressing (filter 2; for
+    /// Blosc, its own byte shuffle).
+    public var shuffle: Bool
+    /// HDF5: append a Fletcher-32 checksum to every chunk (filter 3), checked on reading.
+    public var fletcher32: Bool
 
-    public init(files: Int = 1, type: StoredType? = nil, chunkRows: Int? = nil, compression: Compression = .none) {
+    public init(files: Int = 1, type: StoredType? = nil, chunkRows: Int? = nil, compression: Compression = .none,
+                shuffle: Bool = false, fletcher32: Bool = false) {
         self.files = files
         self.type = type
         self.chunkRows = chunkRows
         self.compression = compression
+        self.shuffle = shuffle
+        self.fletcher32 = fletcher32
     }
+
+    /// Whether chunks pass through a filter (and so need chunking).
+    public var filtered: Bool { compression != .none || shuffle || fletcher32 }
 
     /// The type stored for `source`: `type`, else the source's when writable, else float32.
     public func storedType(for source: any DataSource) -> StoredType {
@@ -56,6 +67,8 @@ public struct WriterOptions: Sendable, Equatable {
         if files != 1 { given.append("--files") }
         if chunkRows != nil { given.append("--chunk") }
         if compression != .none { given.append("--compression") }
+        if shuffle { given.append("--shuffle") }
+        if fletcher32 { given.append("--fletcher32") }
         if let first = given.first {
             throw DataSourceError(destination, "\(first) applies to HDF5 sets only, not to \(kind)")
         }
@@ -70,26 +83,44 @@ public struct WriterOptions: Sendable, Equatable {
     }
 }
 
-/// How HDF5 chunks are compressed, as users write it: `none`, `gzip` or `gzip:LEVEL`.
+/// How HDF5 chunks are compressed, as users write it: `none`, `gzip[:L]`, `lz4`,
+/// `zstd[:L]` or `blosc[:CODEC[:L]]`. Files carry the standard filter ids and parameters
+/// (deflate 1, LZ4 32004, Zstandard 32015, Blosc 32001), so h5py with hdf5plugin reads them.
 public enum Compression: Sendable, Equatable, CustomStringConvertible {
     case none
     /// Deflate (HDF5 filter 1), level 0–9.
     case gzip(level: Int)
+    /// LZ4 blocks (filter 32004), one block per chunk.
+    case lz4
+    /// Zstandard (filter 32015), level 1–22.
+    case zstd(level: Int)
+    /// Blosc (filter 32001) with one of its codecs (`blosclz`, `lz4`, `lz4hc`, `snappy`,
+    /// `zlib`, `zstd`), level 0–9.
+    case blosc(codec: String, level: Int)
 
-    /// Parses `none`, `gzip` (level 4) or `gzip:L`.
+    /// Parses the forms above; the defaults are gzip level 4, zstd level 3, blosc lz4 level 5.
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        func level(_ range: ClosedRange<Int>, default value: Int) throws -> Int {
-            guard parts.count > 1 else { return value }
-            guard parts.count == 2, let l = Int(parts[1]), range.contains(l) else {
+        func level(_ part: Int, _ range: ClosedRange<Int>, default value: Int) throws -> Int {
+            guard parts.count > part else { return value }
+            guard let l = Int(parts[part]), range.contains(l) else {
                 throw DataSourceError("--compression", "'\(text)': the level of \(parts[0]) must be \(range.lowerBound)–\(range.upperBound)")
             }
             return l
         }
+        let usage = "none, gzip[:LEVEL], lz4, zstd[:LEVEL], blosc[:CODEC[:LEVEL]]"
         switch parts[0] {
         case "none" where parts.count == 1: self = .none
-        case "gzip": self = .gzip(level: try level(0...9, default: 4))
-        default: throw DataSourceError("--compression", "'\(text)' is not one of: none, gzip[:LEVEL]")
+        case "gzip" where parts.count <= 2: self = .gzip(level: try level(1, 0...9, default: 4))
+        case "lz4" where parts.count == 1: self = .lz4
+        case "zstd" where parts.count <= 2: self = .zstd(level: try level(1, 1...22, default: 3))
+        case "blosc" where parts.count <= 3:
+            let codec = parts.count > 1 ? parts[1] : "lz4"
+            guard Blosc.compressors.contains(codec) else {
+                throw DataSourceError("--compression", "'\(text)': Blosc's codec must be one of \(Blosc.compressors.joined(separator: ", "))")
+            }
+            self = .blosc(codec: codec, level: try level(2, 0...9, default: 5))
+        default: throw DataSourceError("--compression", "'\(text)' is not one of: \(usage)")
         }
     }
 
@@ -98,6 +129,9 @@ public enum Compression: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .none: return "none"
         case .gzip(let level): return "gzip:\(level)"
+        case .lz4: return "lz4"
+        case .zstd(let level): return "zstd:\(level)"
+        case .blosc(let codec, let level): return "blosc:\(codec):\(level)"
         }
     }
 }

@@ -9,14 +9,37 @@ public struct HDF5SetWriter: DataSetWriter {
     public let destination: SourceLocation
     public let options: WriterOptions
 
+    /// The threads chunks are compressed on.
+    public var pool = DecodePool()
+
     public init(destination: SourceLocation, options: WriterOptions) throws {
         if destination.kind == .hdf5File && options.files != 1 {
             throw DataSourceError(destination.path, "--files \(options.files) needs a list file (.txt) as the destination")
         }
         var o = options
-        if o.compression != .none && o.chunkRows == nil { o.chunkRows = 64 }
+        if o.filtered && o.chunkRows == nil { o.chunkRows = 64 }
         self.destination = destination
         self.options = o
+    }
+
+    /// The filter pipeline of the data, with the standard ids and complete parameters (they
+    /// are stored as given: HDF5 runs no plugin to fill them in).
+    func filters(elementSize: Int, chunkBytes: Int) -> [Filter] {
+        var filters: [Filter] = []
+        let isBlosc = if case .blosc = options.compression { true } else { false }
+        if options.shuffle && !isBlosc { filters.append(Filter(id: 2, flags: 1, values: [UInt32(elementSize)])) }
+        switch options.compression {
+        case .none: break
+        case .gzip(let level): filters.append(Filter(id: 1, flags: 1, values: [UInt32(level)]))
+        case .lz4: filters.append(Filter(id: 32004, flags: 1, values: [0]))
+        case .zstd(let level): filters.append(Filter(id: 32015, flags: 1, values: [UInt32(level)]))
+        case .blosc(let codec, let level):
+            let code = UInt32(Blosc.compressors.firstIndex(of: codec) ?? 1)
+            filters.append(Filter(id: 32001, flags: 1, values: [2, 2, UInt32(elementSize), UInt32(chunkBytes), UInt32(level),
+                                                                options.shuffle ? 1 : 0, code]))
+        }
+        if options.fletcher32 { filters.append(Filter(id: 3, flags: 0, values: [])) }
+        return filters
     }
 
     /// The file names a set written to `destination` uses: for `dir/train.txt`,
@@ -40,31 +63,23 @@ public struct HDF5SetWriter: DataSetWriter {
         let stream = try SampleStream(source)
         let d = source.sampleElements
         var temporaries: [String] = []
-        let gzip: Int? = if case .gzip(let level) = options.compression { level } else { nil }
         do {
             for (path, size) in zip(paths, sizes) {
                 let temporary = AtomicFile.temporaryPath(for: path)
                 temporaries.append(temporary)
                 let file = try File.create(temporary)
-                let data = try file.root.createDataset(
-                    "data", type: ElementType(type), shape: [size] + source.sampleShape,
-                    chunkRows: options.chunkRows.map { min($0, max(size, 1)) }, gzipLevel: gzip)
+                let chunkRows = options.chunkRows.map { min($0, max(size, 1)) }
+                let chunkBytes = (chunkRows ?? 1) * d * type.size
+                let filters = options.filtered ? filters(elementSize: type.size, chunkBytes: chunkBytes) : []
+                let data = try file.root.createDataset("data", type: ElementType(type), shape: [size] + source.sampleShape,
+                                                       chunkRows: chunkRows, filters: filters)
                 var labels = [Float](repeating: 0, count: size)
-                var bytes = [UInt8](repeating: 0, count: type == .uint8 ? 1024 * d : 0)
-                var row = 0
-                while row < size {
-                    let block = try stream.next(exactly: min(1024, size - row))
-                    for i in 0..<block.count { labels[row + i] = block.labels[i] }
-                    if type == .uint8 {
-                        try bytes.withUnsafeMutableBufferPointer { out in
-                            try Quantizer.uint8(block.values, count: block.count * d, into: out.baseAddress!)
-                            try data.write(rows: row..<row + block.count, from: out.baseAddress!, as: .uint8)
-                        }
-                    } else {
-                        try data.write(rows: row..<row + block.count, from: block.values, as: .float32)
-                    }
-                    row += block.count
-                    progress(stream.delivered)
+                if let chunkRows, !filters.isEmpty {
+                    let pipeline = try FilterPipeline.make(filters, elementSize: type.size)
+                    try writeChunks(stream, into: data, rows: size, chunkRows: chunkRows, type: type, pipeline: pipeline,
+                                    labels: &labels, progress: progress)
+                } else {
+                    try writeRows(stream, into: data, rows: size, type: type, labels: &labels, progress: progress)
                 }
                 let label = try file.root.createDataset("label", type: .float32, shape: [size])
                 try labels.withUnsafeBytes { try label.write(rows: 0..<size, from: $0.baseAddress!, as: .float32) }
@@ -83,5 +98,74 @@ public struct HDF5SetWriter: DataSetWriter {
             throw error
         }
         return paths
+    }
+
+    /// Stores rows through HDF5 (no filters: contiguous, or chunks HDF5 lays out itself).
+    private func writeRows(_ stream: SampleStream, into data: Dataset, rows size: Int, type: StoredType, labels: inout [Float],
+                           progress: (Int) -> Void) throws {
+        let d = data.rowElements
+        var bytes = [UInt8](repeating: 0, count: type == .uint8 ? 1024 * d : 0)
+        var row = 0
+        while row < size {
+            let block = try stream.next(exactly: min(1024, size - row))
+            for i in 0..<block.count { labels[row + i] = block.labels[i] }
+            if type == .uint8 {
+                try bytes.withUnsafeMutableBufferPointer { out in
+                    try Quantizer.uint8(block.values, count: block.count * d, into: out.baseAddress!)
+                    try data.write(rows: row..<row + block.count, from: out.baseAddress!, as: .uint8)
+                }
+            } else {
+                try data.write(rows: row..<row + block.count, from: block.values, as: .float32)
+            }
+            row += block.count
+            progress(stream.delivered)
+        }
+    }
+
+    /// Fills whole chunks (the last one padded with zeros, as HDF5 stores it), compresses a
+    /// group of them in parallel on the pool, and writes each with `H5Dwrite_chunk`.
+    private func writeChunks(_ stream: SampleStream, into data: Dataset, rows size: Int, chunkRows: Int, type: StoredType,
+                             pipeline: FilterPipeline, labels: inout [Float], progress: (Int) -> Void) throws {
+        let d = data.rowElements, rowBytes = d * type.size, chunkBytes = chunkRows * rowBytes
+        let group = max(2, 2 * pool.threads)
+        let chunks = UnsafeMutableRawPointer.allocate(byteCount: group * chunkBytes, alignment: 64)
+        defer { chunks.deallocate() }
+        let encoded = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: group)
+        encoded.initialize(repeating: [])
+        defer { encoded.deinitialize().deallocate() }
+        let contexts = ContextPool { EncodeContext() }
+        let trailing = Array(repeating: 0, count: data.shape.count - 1)
+        var row = 0
+        while row < size {
+            // Fill up to `group` chunks.
+            let first = row / chunkRows
+            var filled = 0
+            while filled < group && row < size {
+                let chunk = chunks + filled * chunkBytes
+                let rowsHere = min(chunkRows, size - row)
+                var done = 0
+                while done < rowsHere {
+                    let block = try stream.next(exactly: rowsHere - done)
+                    for i in 0..<block.count { labels[row + done + i] = block.labels[i] }
+                    let target = chunk + done * rowBytes
+                    if type == .uint8 {
+                        try Quantizer.uint8(block.values, count: block.count * d, into: target.assumingMemoryBound(to: UInt8.self))
+                    } else {
+                        target.copyMemory(from: block.values, byteCount: block.count * rowBytes)
+                    }
+                    done += block.count
+                }
+                if rowsHere < chunkRows { (chunk + rowsHere * rowBytes).initializeMemory(as: UInt8.self, repeating: 0, count: (chunkRows - rowsHere) * rowBytes) }
+                row += rowsHere
+                filled += 1
+            }
+            try pool.run(filled) { i in
+                encoded[i] = try contexts.with { try pipeline.encode(UnsafeRawBufferPointer(start: chunks + i * chunkBytes, count: chunkBytes), context: $0) }
+            }
+            for i in 0..<filled {
+                try encoded[i].withUnsafeBytes { try data.writeChunk(at: [(first + i) * chunkRows] + trailing, bytes: $0) }
+            }
+            progress(stream.delivered)
+        }
     }
 }

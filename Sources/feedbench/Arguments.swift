@@ -18,7 +18,7 @@ extension Compression: ExpressibleByArgument {
         guard let value = try? Compression(parsing: argument) else { return nil }
         self = value
     }
-    public static var defaultCompletionKind: CompletionKind { .list(["none", "gzip", "gzip:1", "gzip:9"]) }
+    public static var defaultCompletionKind: CompletionKind { .list(["none", "gzip", "lz4", "zstd", "blosc"]) }
 }
 
 /// A data set named on the command line (SRC or DST). What it is — a list, an `.h5`, an

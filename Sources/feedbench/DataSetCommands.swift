@@ -14,9 +14,15 @@ struct LayoutOptions: ParsableArguments {
     @Option(help: "HDF5: samples per chunk (chunked layout); contiguous when not given.")
     var chunk: Int?
 
-    @Option(help: "HDF5: gzip[:LEVEL] or none. Compression needs chunks (64 samples when --chunk is not given).",
+    @Option(help: "HDF5: none, gzip[:LEVEL], lz4, zstd[:LEVEL] or blosc[:CODEC[:LEVEL]] (chunks of 64 samples when --chunk is not given).",
             transform: Compression.init(parsing:))
     var compression: Compression = .none
+
+    @Flag(help: "HDF5: shuffle each chunk's bytes before compressing (HDF5's shuffle filter; Blosc's own for blosc).")
+    var shuffle = false
+
+    @Flag(help: "HDF5: store a Fletcher-32 checksum with every chunk (checked on reading).")
+    var fletcher32 = false
 
     func validate() throws {
         guard files >= 1 else { throw ValidationError("--files must be at least 1") }
@@ -24,7 +30,9 @@ struct LayoutOptions: ParsableArguments {
         if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1") }
     }
 
-    var writerOptions: WriterOptions { WriterOptions(files: files, type: dtype, chunkRows: chunk, compression: compression) }
+    var writerOptions: WriterOptions {
+        WriterOptions(files: files, type: dtype, chunkRows: chunk, compression: compression, shuffle: shuffle, fletcher32: fletcher32)
+    }
 }
 
 /// Writes a source to a destination, with a progress line; prints what it wrote.

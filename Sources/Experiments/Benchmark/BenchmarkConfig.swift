@@ -47,7 +47,9 @@ public struct BenchmarkConfig: Sendable {
             switch kind {
             case .hdf5:
                 var parts = ["\(writer.files) file\(writer.files == 1 ? "" : "s")", writer.chunkRows.map { "chunk \($0)" } ?? "contiguous"]
+                if writer.shuffle { parts.append("shuffle") }
                 if writer.compression != .none { parts.append(writer.compression.description.replacingOccurrences(of: ":", with: " ")) }
+                if writer.fletcher32 { parts.append("fletcher32") }
                 if readPath == .library { parts.append("H5Dread") }
                 return parts.joined(separator: ", ")
             case .lmdb:
@@ -237,7 +239,7 @@ public struct BenchmarkConfig: Sendable {
         }
         var b = Backend(name: fields["name"]?.string ?? formatName, kind: kind)
         let applies: [String: [Backend.Kind]] = [
-            "files": [.hdf5], "chunk": [.hdf5], "compression": [.hdf5], "read": [.hdf5],
+            "files": [.hdf5], "chunk": [.hdf5], "compression": [.hdf5], "read": [.hdf5], "shuffle": [.hdf5], "fletcher32": [.hdf5],
             "decoder": [.lmdb], "readahead": [.lmdb], "dtype": [.hdf5, .lmdb, .raw],
             "source": [.existing], "data_key": [.existing], "label_key": [.existing],
         ]
@@ -263,8 +265,10 @@ public struct BenchmarkConfig: Sendable {
             do { b.writer.compression = try Compression(parsing: v.string ?? "") } catch let e as DataSourceError {
                 throw SpecError("\(key).compression: \(e.description.replacingOccurrences(of: "--compression: ", with: ""))", at: v)
             }
-            if b.writer.compression != .none && b.writer.chunkRows == nil { b.writer.chunkRows = 64 }
         }
+        if let v = fields["shuffle"] { b.writer.shuffle = try boolean(v, "\(key).shuffle") }
+        if let v = fields["fletcher32"] { b.writer.fletcher32 = try boolean(v, "\(key).fletcher32") }
+        if b.writer.filtered && b.writer.chunkRows == nil { b.writer.chunkRows = 64 }
         if let v = fields["read"] {
             guard let s = v.string, ["auto", "h5dread"].contains(s) else { throw SpecError("\(key).read must be auto or h5dread", at: v) }
             b.readPath = s == "h5dread" ? .library : .auto

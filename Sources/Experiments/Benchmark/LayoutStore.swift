@@ -44,6 +44,7 @@ public final class LayoutStore {
     func folder(_ backend: BenchmarkConfig.Backend, dataset: BenchmarkConfig.DataSet) -> String {
         let w = backend.writer
         var description = "\(backend.kind.rawValue)|\(w.files)|\(w.type?.rawValue ?? "")|\(w.chunkRows ?? 0)|\(w.compression)|"
+        if w.shuffle || w.fletcher32 { description += "shuffle \(w.shuffle) fletcher32 \(w.fletcher32)|" }
         if let source = dataset.source {
             let modified = (try? FileManager.default.attributesOfItem(atPath: source)[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             description += "source \(source) \(modified) \(dataset.keys)"
