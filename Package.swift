@@ -43,10 +43,11 @@ let modules: [Target] = [
     .target(
         name: "DataSources",
         dependencies: [
-            "Graph", "HDF5", "LMDB", "CDeflate", "CLZ4", "CZstd", "CBlosc",
+            "Graph", "HDF5", "LMDB", "CDeflate", "CLZ4", "CZstd", "CBlosc", "CTurboJPEG",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ],
-        exclude: ["Datum/caffe_datum.proto"]),
+        exclude: ["Datum/caffe_datum.proto"],
+        resources: [.copy("Content/Assets")]),
     .target(
         name: "Experiments",
         dependencies: [

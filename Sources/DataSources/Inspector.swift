@@ -76,7 +76,12 @@ public enum Inspector {
     static func datasetSummary(_ d: Dataset) -> String {
         var text = "\(d.storedTypeName) \(describe(shape: d.shape)) \(d.layout.rawValue)"
         if let chunk = d.chunkShape { text += " \(describe(shape: chunk))" }
-        if !d.filters.isEmpty { text += " " + d.filters.map(\.description).joined(separator: ",") }
+        if !d.filters.isEmpty {
+            text += " " + d.filters.map(\.description).joined(separator: ",")
+            // What compression saves: stored bytes against the elements' own bytes.
+            let raw = d.shape.reduce(1, *) * (d.elementType?.size ?? 1)
+            if raw > 0 { text += String(format: ", stored %d bytes (%.3f of %d)", d.storageSize, Double(d.storageSize) / Double(raw), raw) }
+        }
         return text
     }
 }

@@ -167,6 +167,10 @@ public final class Dataset {
         return values
     }
 
+    /// Bytes the dataset's data occupies in the file (`H5Dget_storage_size`: compressed chunks
+    /// at their stored size).
+    public var storageSize: Int { Int(H5Dget_storage_size(handle.id)) }
+
     /// Where a contiguous, allocated dataset's bytes start in the file, or nil.
     public var contiguousFileOffset: Int? {
         guard layout == .contiguous else { return nil }

@@ -8,6 +8,7 @@ import Experiments
 extension SampleOrder: ExpressibleByArgument {}
 extension CacheState: ExpressibleByArgument {}
 extension BenchmarkMode: ExpressibleByArgument {}
+extension SampleContent: ExpressibleByArgument {}
 
 extension StoredType: ExpressibleByArgument {
     public static var allValueStrings: [String] { StoredType.writable.map(\.rawValue) }

@@ -11,6 +11,8 @@ public struct BenchmarkConfig: Sendable {
     public struct DataSet: Sendable {
         public var name: String
         public var samples = 0, shape: [Int] = [], classes = 10, seed: UInt64 = 1
+        /// What generated samples look like (photos for 3×H×W, digits otherwise, by default).
+        public var content: SampleContent?
         public var source: String?
         /// The datasets read from `source` when it is HDF5.
         public var keys = DatasetKeys.caffe
@@ -202,8 +204,14 @@ public struct BenchmarkConfig: Sendable {
         }
         set.keys = try keys(fields, key) ?? .caffe
         if let v = fields["generate"] {
-            guard let g = v.mapping else { throw SpecError("\(key).generate must be {samples, shape, classes, seed}", at: v) }
-            try checkKeys(g, "\(key).generate: ", ["samples", "shape", "classes", "seed"])
+            guard let g = v.mapping else { throw SpecError("\(key).generate must be {samples, shape, classes, seed, content}", at: v) }
+            try checkKeys(g, "\(key).generate: ", ["samples", "shape", "classes", "seed", "content"])
+            if let n = g["content"] {
+                guard let c = n.string.flatMap(SampleContent.init(rawValue:)) else {
+                    throw SpecError("\(key).generate.content must be \(SampleContent.allCases.map(\.rawValue).joined(separator: ", "))", at: n)
+                }
+                set.content = c
+            }
             if let n = g["samples"] { set.samples = try integer(n, "\(key).generate.samples", minimum: 1) }
             if let n = g["shape"] { set.shape = try list(n, "\(key).generate.shape") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
             if let n = g["classes"] { set.classes = try integer(n, "\(key).generate.classes", minimum: 1) }

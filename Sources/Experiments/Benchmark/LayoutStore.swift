@@ -37,7 +37,8 @@ public final class LayoutStore {
     /// The data set every layout is written from: generated, or the source as given.
     func baseSource(_ dataset: BenchmarkConfig.DataSet) throws -> any DataSource {
         if let source = dataset.source { return try SourceLocation(parsing: source).open(keys: dataset.keys, batchSizeHint: batchSizeHint) }
-        return try SyntheticSource(samples: dataset.samples, shape: dataset.shape, classes: dataset.classes, seed: dataset.seed)
+        return try SyntheticSource(samples: dataset.samples, shape: dataset.shape, classes: dataset.classes, seed: dataset.seed,
+                                   content: dataset.content ?? .default(for: dataset.shape))
     }
 
     /// The folder a layout lives in: keyed by everything that changes its bytes.
@@ -49,7 +50,7 @@ public final class LayoutStore {
             let modified = (try? FileManager.default.attributesOfItem(atPath: source)[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             description += "source \(source) \(modified) \(dataset.keys)"
         } else {
-            description += "generate \(dataset.samples) \(dataset.shape) \(dataset.classes) \(dataset.seed)"
+            description += "generate \(dataset.samples) \(dataset.shape) \(dataset.classes) \(dataset.seed) \((dataset.content ?? .default(for: dataset.shape)).rawValue)"
         }
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in description.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
