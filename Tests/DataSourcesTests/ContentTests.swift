@@ -40,5 +40,6 @@ import Testing
         #expect(errorText { _ = try SyntheticSource(samples: 5, shape: [4, 8, 8], classes: 2, seed: 1, content: .photos) }
             == "--shape: photos have 1 or 3 channels, not 4")
         #expect(SampleContent.default(for: [3, 224, 224]) == .photos && SampleContent.default(for: [1, 28, 28]) == .digits)
+        #expect(SampleContent.default(for: [64]) == .noise && SampleContent.default(for: [2, 2]) == .noise)
     }
 }

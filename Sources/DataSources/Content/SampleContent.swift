@@ -14,8 +14,13 @@ public enum SampleContent: String, Sendable, CaseIterable {
     /// Labels say which photograph.
     case photos
 
-    /// Photos for three-channel shapes, digits otherwise.
-    public static func `default`(for shape: [Int]) -> SampleContent { shape.count == 3 && shape[0] == 3 ? .photos : .digits }
+    /// Photos for three-channel images, digits for other images of at least 4×4, noise for
+    /// anything else (vectors).
+    public static func `default`(for shape: [Int]) -> SampleContent {
+        if shape.count == 3 && shape[0] == 3 && shape[1] >= 4 && shape[2] >= 4 { return .photos }
+        if (shape.count == 2 || shape.count == 3), shape.suffix(2).allSatisfy({ $0 >= 4 }) { return .digits }
+        return .noise
+    }
 
     /// How many classes the content can label (nil: any).
     var classLimit: Int? { self == .noise ? nil : 10 }
