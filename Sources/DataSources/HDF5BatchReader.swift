@@ -1,54 +1,68 @@
 import Foundation
 import HDF5
 
-/// Reads the batches of one epoch of an `HDF5ListSource`. A batch's samples are grouped by
-/// file and sorted; then each member's rows come from its mapping, from its decoded chunks,
-/// or through `H5Dread`. Chunks a batch needs and the cache does not hold are decoded in
-/// parallel on the source's pool, and each decoded chunk's rows are converted straight into
-/// the batch by the thread that decoded it.
+/// Reads batches of an `HDF5ListSource`. A batch's samples are grouped by file and sorted;
+/// then each member's rows come from its mapping or through `H5Dread` (`fill`, for sets
+/// without compressed chunks), or from its decoded chunks (`layOut` plus the block work a
+/// `ChunkAssembler` runs on the decode threads).
 final class HDF5BatchReader {
     private let source: HDF5ListSource
     private let starts: [Int]
     private let rowElements: Int
-    private let cache: BlockCache
-    private let contexts = ContextPool { DecodeContext() }
     let statistics = EpochStatistics()
-    // Scratch, reused across batches.
+    // Scratch of `fill`, reused across batches.
     private var sorted: [(index: Int, slot: Int)] = []
-    private var blocks: [(member: Int, block: Int, items: Range<Int>)] = []
     private let scratch: UnsafeMutableRawPointer
 
-    init(source: HDF5ListSource, batchSize: Int, cacheBytes: Int) {
+    init(source: HDF5ListSource, batchSize: Int) {
         self.source = source
         starts = source.segments.fileStarts
         rowElements = source.sampleElements
-        cache = BlockCache(budget: cacheBytes)
         scratch = .allocate(byteCount: max(1, batchSize * rowElements * 8), alignment: 64)
     }
 
     deinit { scratch.deallocate() }
 
-    /// A block's key in the cache.
-    @inline(__always) private func key(member: Int, block: Int) -> Int { member << 40 | block }
+    /// A block's key: its member and its index there.
+    @inline(__always) func key(member: Int, block: Int) -> Int { member << 40 | block }
 
-    /// Tells the cache which batches use which blocks, before the epoch starts.
-    func plan(_ batches: [ArraySlice<Int>]) {
-        guard source.decodesChunks else { return }
-        for (position, indices) in batches.enumerated() {
-            for index in indices {
-                let (m, row) = source.locate(index, starts: starts)
+    /// The epoch's decodes, worked out from its plan (see `DecodeSchedule`).
+    func schedule(_ batches: [ArraySlice<Int>], budget: Int) -> DecodeSchedule {
+        var uses: [[(key: Int, bytes: Int)]] = []
+        uses.reserveCapacity(batches.count)
+        var order: [(index: Int, slot: Int)] = []
+        for indices in batches {
+            order.removeAll(keepingCapacity: true)
+            for (slot, index) in indices.enumerated() { order.append((index, slot)) }
+            order.sort { $0.index < $1.index }
+            var blocks: [(key: Int, bytes: Int)] = []
+            for item in order {
+                let (m, row) = source.locate(item.index, starts: starts)
                 guard case .chunks(let chunked) = source.members[m].access else { continue }
-                cache.plan(key(member: m, block: row / chunked.blockRows), bytes: chunked.blockBytes, position: position)
+                let k = key(member: m, block: row / chunked.blockRows)
+                if blocks.last?.key != k { blocks.append((k, chunked.blockBytes)) }
             }
+            uses.append(blocks)
         }
+        return DecodeSchedule(uses: uses, budget: budget)
     }
 
-    /// Fills `batch` with the samples at `indices`, the `position`-th batch of the epoch.
+    /// Fills `batch` with the samples at `indices` (sets whose rows are mapped or read
+    /// through HDF5).
     func fill(_ batch: Batch, _ indices: ArraySlice<Int>, _ position: Int) throws {
+        let groups = try layOut(indices, into: batch)
+        guard groups.blocks.isEmpty else { throw DataSourceError(source.name, "compressed chunks must be read by the chunk assembler") }
+    }
+
+    /// Sorts a batch's samples, fills its labels and the rows of members read from a mapping
+    /// or through HDF5, and returns the sorted samples with the block groups of members
+    /// whose chunks are decoded (consecutive sorted samples of one block).
+    func layOut(_ indices: ArraySlice<Int>, into batch: Batch) throws
+        -> (sorted: [(index: Int, slot: Int)], blocks: [(member: Int, block: Int, range: Range<Int>)]) {
         sorted.removeAll(keepingCapacity: true)
-        blocks.removeAll(keepingCapacity: true)
         for (slot, index) in indices.enumerated() { sorted.append((index, slot)) }
         if !isAscending(sorted) { sorted.sort { $0.index < $1.index } }
+        var blocks: [(member: Int, block: Int, range: Range<Int>)] = []
         var i = 0
         while i < sorted.count {
             let (m, _) = source.locate(sorted[i].index, starts: starts)
@@ -63,7 +77,6 @@ final class HDF5BatchReader {
             case .library:
                 try readThroughLibrary(member, base: starts[m], i..<j, into: batch)
             case .chunks(let chunked):
-                // Consecutive items of one block (rows are sorted) form one decode task.
                 var k = i
                 while k < j {
                     let block = (sorted[k].index - starts[m]) / chunked.blockRows
@@ -75,7 +88,7 @@ final class HDF5BatchReader {
             }
             i = j
         }
-        if !blocks.isEmpty { try readBlocks(into: batch, position: position) }
+        return (sorted, blocks)
     }
 
     private func isAscending(_ items: [(index: Int, slot: Int)]) -> Bool {
@@ -83,37 +96,34 @@ final class HDF5BatchReader {
         return true
     }
 
-    /// Decodes the blocks the cache lacks and converts every block's rows into the batch, in
-    /// parallel, one task a block.
-    private func readBlocks(into batch: Batch, position: Int) throws {
-        let keys = blocks.map { key(member: $0.member, block: $0.block) }
-        let buffers = cache.take(keys, position: position)
-        let data = batch.data.pointer
-        try source.decodePool.run(blocks.count) { t in
-            let (m, block, items) = blocks[t]
-            let member = source.members[m]
-            guard case .chunks(let chunked) = member.access else { return }
-            let (buffer, mustDecode) = buffers[t]
-            if mustDecode {
-                try contexts.with { try chunked.decodeBlock(block, into: buffer, context: $0) }
-                let rows = min(chunked.blockRows, member.rows - block * chunked.blockRows)
-                statistics.recordDecode(bytes: rows * chunked.rowBytes)
-            }
-            let first = block * chunked.blockRows, base = starts[m]
-            var k = items.lowerBound
-            while k < items.upperBound {
-                // Runs of consecutive rows into consecutive slots convert in one pass.
-                var count = 1
-                while k + count < items.upperBound, sorted[k + count].index == sorted[k].index + count,
-                      sorted[k + count].slot == sorted[k].slot + count { count += 1 }
-                let row = sorted[k].index - base - first
-                convertToFloat(buffer + row * chunked.rowBytes, type: member.elementType, count: count * rowElements,
-                               scaling: member.scaling, into: data + sorted[k].slot * rowElements)
-                k += count
-            }
-            statistics.recordDelivered(bytes: items.count * chunked.rowBytes)
+    /// Decodes a block of a member read chunk by chunk (on any thread).
+    func decodeBlock(member m: Int, block: Int, into buffer: UnsafeMutableRawPointer, context: DecodeContext) throws {
+        let member = source.members[m]
+        guard case .chunks(let chunked) = member.access else { return }
+        try chunked.decodeBlock(block, into: buffer, context: context)
+        let rows = min(chunked.blockRows, member.rows - block * chunked.blockRows)
+        statistics.recordDecode(bytes: rows * chunked.rowBytes)
+    }
+
+    /// Converts the rows `range` of `sorted` (all in one block) from the decoded block into
+    /// their slots of `data` (on any thread).
+    func convert(_ m: Int, _ block: Int, _ range: Range<Int>, sorted: [(index: Int, slot: Int)],
+                 from buffer: UnsafeMutableRawPointer, into data: UnsafeMutablePointer<Float>) {
+        let member = source.members[m]
+        guard case .chunks(let chunked) = member.access else { return }
+        let first = block * chunked.blockRows, base = starts[m]
+        var k = range.lowerBound
+        while k < range.upperBound {
+            // Runs of consecutive rows into consecutive slots convert in one pass.
+            var count = 1
+            while k + count < range.upperBound, sorted[k + count].index == sorted[k].index + count,
+                  sorted[k + count].slot == sorted[k].slot + count { count += 1 }
+            let row = sorted[k].index - base - first
+            convertToFloat(buffer + row * chunked.rowBytes, type: member.elementType, count: count * rowElements,
+                           scaling: member.scaling, into: data + sorted[k].slot * rowElements)
+            k += count
         }
-        cache.finish(keys, position: position)
+        statistics.recordDelivered(bytes: range.count * chunked.rowBytes)
     }
 
     /// Each run of consecutive rows inside one block converts straight from the mapping into

@@ -96,6 +96,9 @@ public final class HDF5ListSource: DataSource, FileBacked {
     /// Whether some member's chunks are decoded by FeedBench.
     public var decodesChunks: Bool { members.contains { if case .chunks = $0.access { true } else { false } } }
 
+    /// Batches assembled ahead of the one being consumed, when chunks are decoded.
+    static let assembleAhead = 4
+
     /// A quarter of the machine's memory: the default budget of decoded chunks per epoch.
     public static var defaultDecodedCacheBytes: Int { Int(ProcessInfo.processInfo.physicalMemory / 4) }
 
@@ -249,11 +252,15 @@ public final class HDF5ListSource: DataSource, FileBacked {
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         guard options.batchSize >= 1 else { throw DataSourceError(name, "batch size must be at least 1") }
-        let reader = HDF5BatchReader(source: self, batchSize: options.batchSize,
-                                     cacheBytes: options.decodedCacheBytes ?? decodedCacheBytes)
-        let iterator = PlannedIterator(self, options, onPlan: reader.plan, fill: reader.fill)
-        iterator.statistics = reader.statistics
-        return iterator
+        let reader = HDF5BatchReader(source: self, batchSize: options.batchSize)
+        guard decodesChunks else { return PlannedIterator(self, options, fill: reader.fill) }
+        let batches = EpochPlan.batches(EpochPlan.order(segments, options), options)
+        let schedule = reader.schedule(batches, budget: options.decodedCacheBytes ?? decodedCacheBytes)
+        // The consuming thread works on the batches too while it waits, so the pool's count
+        // of threads is reached with one worker fewer (measured: three threads on two cores
+        // read gzip 5 % slower than two).
+        return ChunkAssembler(reader: reader, batches: batches, schedule: schedule, sampleShape: sampleShape,
+                              ahead: Self.assembleAhead, threads: max(1, decodePool.threads - 1))
     }
 
     /// Which member holds global sample `index`, and its row there.

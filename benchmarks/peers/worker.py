@@ -7,6 +7,9 @@ answer is one JSON line on stdout (the first line printed is {"ready": true}):
   {"op": "read", "peer": "h5py" | "h5py-getitem" | "py-lmdb", "path": ..., "order": ...,
    "batch": B, "seed": S, "max_samples": M, "data_key": ..., "label_key": ...,
    "readahead": true}        one epoch: {"samples": n, "seconds": s}
+  {"op": "write", "peer": "h5py", "path": SET, "target": DIR, "files": F, "chunk": R,
+   "compression": "gzip:4" | "lz4" | ..., "shuffle": b, "fletcher32": b}
+                             writes SET again with h5py: {"samples": n, "seconds": s, "bytes": b}
   {"op": "prepare", "peer": "py-lmdb", "path": ...}          what a reader does once, before
                              any epoch (py-lmdb: collect the keys): {"records": n}
   {"op": "torch", "sizes": [...], "batch": B, "threads": T}   builds PyTorch's step
@@ -58,6 +61,9 @@ def main():
                     answer = lmdb_reader.read_epoch(req)
                 else:
                     answer = {"error": f"unknown peer {peer}"}
+            elif op == "write":
+                import h5py_writer
+                answer = h5py_writer.write_set(req)
             elif op == "prepare":
                 if req.get("peer") == "py-lmdb":
                     import lmdb_reader

@@ -145,25 +145,45 @@ final class ChunkedDataset {
         return (0..<chunksPerBlock).reduce(0) { $0 + locations[block * chunksPerBlock + $1].size }
     }
 
+    /// The stored bytes and filter mask of chunk `slot`, from the mapping or through HDF5.
+    private func stored(_ slot: Int, _ offset: [Int], context: DecodeContext) throws -> (UnsafeRawBufferPointer, UInt32) {
+        if let locations, let mapping {
+            let l = locations[slot]
+            return (UnsafeRawBufferPointer(start: mapping.base + l.address, count: l.size), l.filterMask)
+        }
+        guard let size = dataset.storedChunkSize(at: offset) else {
+            throw CodecError("chunk", "never written (HDF5 would return fill values for it)")
+        }
+        let bytes = context.stored(size)
+        let mask = try dataset.readChunk(at: offset, into: bytes.baseAddress!)
+        return (UnsafeRawBufferPointer(bytes), mask)
+    }
+
+    /// Every chunk's stored bytes and mask, copied (for the decode limit, which decodes them
+    /// from memory without HDF5 or the file).
+    func copyStoredChunks() throws -> [(bytes: [UInt8], mask: UInt32)] {
+        let context = DecodeContext()
+        return try (0..<blockCount * chunksPerBlock).map { slot in
+            let (bytes, mask) = try stored(slot, Self.offset(ofSlot: slot, chunk: chunkShape, grid: grid), context: context)
+            return ([UInt8](bytes), mask)
+        }
+    }
+
     /// Decodes block `block` into `destination`, which holds `blockBytes`: rows in order, each
-    /// sample's bytes contiguous. Errors name the file, dataset, chunk and codec.
-    func decodeBlock(_ block: Int, into destination: UnsafeMutableRawPointer, context: DecodeContext) throws {
+    /// sample's bytes contiguous. Errors name the file, dataset, chunk and codec. `copies`
+    /// gives the stored chunks from memory instead of the file.
+    func decodeBlock(_ block: Int, into destination: UnsafeMutableRawPointer, context: DecodeContext,
+                     copies: [(bytes: [UInt8], mask: UInt32)]? = nil) throws {
         for k in 0..<chunksPerBlock {
             let slot = block * chunksPerBlock + k
             let offset = Self.offset(ofSlot: slot, chunk: chunkShape, grid: grid)
             do {
                 let target = wholeRows ? UnsafeMutableRawBufferPointer(start: destination, count: chunkBytes) : context.chunk(chunkBytes)
-                if let locations, let mapping {
-                    let l = locations[slot]
-                    let stored = UnsafeRawBufferPointer(start: mapping.base + l.address, count: l.size)
-                    try pipeline.decode(stored, mask: l.filterMask, into: target, context: context)
+                if let copies {
+                    try copies[slot].bytes.withUnsafeBytes { try pipeline.decode($0, mask: copies[slot].mask, into: target, context: context) }
                 } else {
-                    guard let size = dataset.storedChunkSize(at: offset) else {
-                        throw CodecError("chunk", "never written (HDF5 would return fill values for it)")
-                    }
-                    let stored = context.stored(size)
-                    let mask = try dataset.readChunk(at: offset, into: stored.baseAddress!)
-                    try pipeline.decode(UnsafeRawBufferPointer(stored), mask: mask, into: target, context: context)
+                    let (bytes, mask) = try stored(slot, offset, context: context)
+                    try pipeline.decode(bytes, mask: mask, into: target, context: context)
                 }
                 if !wholeRows { scatter(target, offset: offset, into: destination) }
             } catch let error as CodecError {

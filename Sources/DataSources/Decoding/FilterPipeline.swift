@@ -249,6 +249,27 @@ final class DecodeContext {
         return extraBuffer
     }
 
+    private var limitBlock = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private var limitFloats = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+
+    /// A decoded block's buffer, for the decode limit.
+    func limitBuffer(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if limitBlock.count < bytes {
+            limitBlock.deallocate()
+            limitBlock = .allocate(byteCount: bytes, alignment: 64)
+        }
+        return limitBlock.baseAddress!
+    }
+
+    /// Floats a block's rows convert into, for the decode limit.
+    func limitOutput(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if limitFloats.count < count {
+            limitFloats.deallocate()
+            limitFloats = .allocate(capacity: count)
+        }
+        return limitFloats.baseAddress!
+    }
+
     func stored(_ bytes: Int) -> UnsafeMutableRawBufferPointer {
         if storedBuffer.count < bytes {
             storedBuffer.deallocate()
@@ -270,6 +291,8 @@ final class DecodeContext {
         extraBuffer.deallocate()
         chunkBuffer.deallocate()
         storedBuffer.deallocate()
+        limitBlock.deallocate()
+        limitFloats.deallocate()
     }
 }
 

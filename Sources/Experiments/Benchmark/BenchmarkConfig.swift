@@ -42,6 +42,10 @@ public struct BenchmarkConfig: Sendable {
         /// Phases run one after another; cases interleave within a phase and ratios compare
         /// rows of the same phase.
         public var phase = 1
+        /// hdf5 and existing: threads compressed chunks are decoded on (one per core).
+        public var decodeThreads: Int?
+        /// hdf5 and existing: bytes of decoded chunks an epoch keeps at most (a quarter of memory).
+        public var decodedCacheBytes: Int?
 
         /// The layout in words, for the CSV's `layout` column (an existing source's layout is
         /// described when it is opened).
@@ -250,6 +254,7 @@ public struct BenchmarkConfig: Sendable {
             "files": [.hdf5], "chunk": [.hdf5], "compression": [.hdf5], "read": [.hdf5], "shuffle": [.hdf5], "fletcher32": [.hdf5],
             "decoder": [.lmdb], "readahead": [.lmdb], "dtype": [.hdf5, .lmdb, .raw],
             "source": [.existing], "data_key": [.existing], "label_key": [.existing],
+            "decode_threads": [.hdf5, .existing], "decoded_cache_mib": [.hdf5, .existing],
         ]
         let known = ["name", "format", "phase"] + applies.keys.sorted()
         for (k, _) in fields {
@@ -299,6 +304,8 @@ public struct BenchmarkConfig: Sendable {
         }
         b.keys = try keys(fields, key)
         if let v = fields["phase"] { b.phase = try integer(v, "\(key).phase", minimum: 1) }
+        if let v = fields["decode_threads"] { b.decodeThreads = try integer(v, "\(key).decode_threads", minimum: 1) }
+        if let v = fields["decoded_cache_mib"] { b.decodedCacheBytes = try integer(v, "\(key).decoded_cache_mib", minimum: 0) << 20 }
         return b
     }
 

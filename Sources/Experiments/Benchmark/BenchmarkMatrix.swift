@@ -11,6 +11,8 @@ public struct BenchmarkCase: Sendable {
         case peer(BenchmarkConfig.Peer, on: BenchmarkConfig.Backend)
         /// PyTorch's training step of the same network, on data in memory.
         case torch
+        /// A compressed layout's stored chunks decoded from memory: its physical limit.
+        case decodeLimit(on: BenchmarkConfig.Backend)
     }
 
     /// Index into the config's data sets.
@@ -26,15 +28,18 @@ public struct BenchmarkCase: Sendable {
     /// The backend whose files the case reads, if any.
     public var backend: BenchmarkConfig.Backend? {
         switch reader {
-        case .backend(let b), .peer(_, on: let b): return b
+        case .backend(let b), .peer(_, on: let b), .decodeLimit(on: let b): return b
         case .torch: return nil
         }
     }
 
-    /// Whether the case is a baseline (raw or memory), which `--only` always keeps.
+    /// Whether the case is a baseline (raw, memory, a decode limit), which `--only` always keeps.
     public var isBaseline: Bool {
-        guard case .backend(let b) = reader else { return false }
-        return b.kind == .raw || b.kind == .memory
+        switch reader {
+        case .backend(let b): return b.kind == .raw || b.kind == .memory
+        case .decodeLimit: return true
+        default: return false
+        }
     }
 
     /// What `--only` patterns are matched against: "backend, layout, order".
@@ -43,6 +48,7 @@ public struct BenchmarkCase: Sendable {
         case .backend(let b): return "\(b.name), \(b.layout), \(order.rawValue)"
         case .peer(let p, on: let b): return "\(p.rawValue), \(b.layout), \(order.rawValue)"
         case .torch: return "torch, step, \(order.rawValue)"
+        case .decodeLimit(on: let b): return "decode-limit, \(b.layout)"
         }
     }
 }
@@ -57,13 +63,16 @@ public enum BenchmarkMatrix {
         var cases: [BenchmarkCase] = []
         for d in config.datasets.indices {
             for backend in config.backends {
-                for mode in config.modes {
+                for mode in config.modes where mode != .write || backend.kind == .hdf5 {
                     for cache in config.caches {
                         for order in config.orders {
                             for batch in config.batchSizes {
                                 for depth in config.prefetch {
-                                    cases.append(BenchmarkCase(dataset: d, reader: .backend(backend), mode: mode, cache: cache,
-                                                               order: order, batchSize: batch, prefetch: depth, phase: backend.phase))
+                                    // Writing has no order, cache state or prefetching: one case.
+                                    if mode == .write && (order != config.orders[0] || cache != config.caches[0] || depth != config.prefetch[0]) { continue }
+                                    cases.append(BenchmarkCase(dataset: d, reader: .backend(backend), mode: mode,
+                                                               cache: mode == .write ? .warm : cache, order: mode == .write ? .sequential : order,
+                                                               batchSize: batch, prefetch: mode == .write ? 0 : depth, phase: backend.phase))
                                 }
                             }
                         }
@@ -83,6 +92,12 @@ public enum BenchmarkMatrix {
         var cases: [BenchmarkCase] = []
         var seen = Set<String>()
         let dataset = config.datasets[d]
+        for backend in config.backends where config.modes.contains(.write) && backend.kind == .hdf5 && config.peers.contains(.h5py) {
+            for batch in config.batchSizes {
+                cases.append(BenchmarkCase(dataset: d, reader: .peer(.h5py, on: backend), mode: .write, cache: .warm,
+                                           order: .sequential, batchSize: batch, prefetch: 0, phase: backend.phase))
+            }
+        }
         for backend in config.backends where config.modes.contains(.read) {
             let kind: SourceLocation.Kind?
             let place: String
@@ -96,6 +111,12 @@ public enum BenchmarkMatrix {
             case .raw, .memory: continue
             }
             guard let kind, seen.insert(place).inserted else { continue }
+            // The decode limit of every layout FeedBench may decode (an existing file that
+            // turns out unfiltered drops its case when opened).
+            if kind != .lmdb && (backend.kind == .existing || backend.writer.filtered) {
+                cases.append(BenchmarkCase(dataset: d, reader: .decodeLimit(on: backend), mode: .read, cache: .warm,
+                                           order: .sequential, batchSize: config.batchSizes[0], prefetch: 0, phase: backend.phase))
+            }
             let peers: [BenchmarkConfig.Peer] = kind == .lmdb ? [.pyLMDB] : [.h5py, .h5pyGetitem]
             for peer in peers where config.peers.contains(peer) {
                 for cache in config.caches {

@@ -41,7 +41,7 @@ public final class BenchmarkRunner {
         var cases = BenchmarkMatrix.cases(config, only: only, folder: store.folder)
         let peers = try startPeers(for: &cases)
         let measurement = CaseMeasurement(config: config, store: store, peers: peers)
-        let prepared = try cases.map { try measurement.prepare($0) }
+        let prepared = try cases.compactMap { try measurement.prepare($0) }
         // Within a phase, warm cases run before cold ones: a cold epoch evicts files that a warm
         // epoch beside it would otherwise find missing.
         let groups = Set(prepared.map(\.phase)).sorted().flatMap { phase in
@@ -66,6 +66,7 @@ public final class BenchmarkRunner {
             case .backend: return nil
             case .peer(let p, _): return p.rawValue
             case .torch: return BenchmarkConfig.Peer.torch.rawValue
+            case .decodeLimit: return nil
             }
         }
         let wanted = Set(cases.compactMap(peerName))

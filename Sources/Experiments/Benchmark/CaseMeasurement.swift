@@ -124,8 +124,10 @@ final class CaseMeasurement {
         return row
     }
 
-    func prepare(_ c: BenchmarkCase) throws -> PreparedCase {
-        let prepared = try prepareCase(c)
+    /// The case ready to run, or nil when it does not apply after all (the decode limit of
+    /// an existing file that holds no compressed chunks).
+    func prepare(_ c: BenchmarkCase) throws -> PreparedCase? {
+        guard let prepared = try prepareCase(c) else { return nil }
         if let files = prepared.layout?.files?.files {
             // Every open source that maps one of these files must drop its pages too, or the
             // kernel keeps them (a phase-2 backend reads the files of a phase-1 one).
@@ -139,7 +141,7 @@ final class CaseMeasurement {
         return prepared
     }
 
-    private func prepareCase(_ c: BenchmarkCase) throws -> PreparedCase {
+    private func prepareCase(_ c: BenchmarkCase) throws -> PreparedCase? {
         var row = template(c)
         switch c.reader {
         case .backend(let backend):
@@ -149,7 +151,52 @@ final class CaseMeasurement {
             row.layout = layout.layout
             row.dtype = layout.dtype
             row.storedBytes = layout.files?.storedBytes
+            row.layoutID = layout.id
+            if c.mode == .write {
+                return PreparedCase(spec: c, template: row, layout: nil, measureEpoch: try writeEpoch(c, backend, layout))
+            }
             return PreparedCase(spec: c, template: row, layout: layout, measureEpoch: try feedbenchEpoch(c, layout))
+        case .decodeLimit(on: let backend):
+            let layout = try layout(backend, dataset: c.dataset)
+            guard let hdf5 = layout.source as? HDF5ListSource, hdf5.decodesChunks else { return nil }
+            let limit = try DecodeLimit(hdf5)
+            row.backend = "\(backend.name) decode limit"
+            row.format = .decodeLimit
+            row.layout = layout.layout
+            row.dtype = layout.dtype
+            row.storedBytes = layout.files?.storedBytes
+            row.layoutID = layout.id
+            let samples = hdf5.sampleCount
+            return PreparedCase(spec: c, template: row, layout: nil) { _, row, _ in
+                let result = try limit.run()
+                row.samples = result.samples
+                row.seconds = result.seconds
+                if let bytes = row.storedBytes, result.seconds > 0 {
+                    row.mibPerSecond = Double(bytes) * Double(result.samples) / Double(max(samples, 1)) / 1_048_576 / result.seconds
+                }
+                return true
+            }
+        case .peer(let peer, on: let backend) where c.mode == .write:
+            let layout = try layout(backend, dataset: c.dataset)
+            guard let peers, let location = layout.location else { throw PeerError("h5py: no peer worker") }
+            row.backend = "h5py"
+            row.format = .h5py
+            row.layout = "\(layout.layout), h5py writing"
+            row.dtype = layout.dtype
+            row.layoutID = layout.id
+            let target = "\(config.dataDirectory)/.peer-write-\(getpid())"
+            let w = backend.writer
+            _ = peer
+            return PreparedCase(spec: c, template: row, layout: nil) { _, row, _ in
+                try? FileManager.default.removeItem(atPath: target)
+                defer { try? FileManager.default.removeItem(atPath: target) }
+                let result = try peers.writeSet(from: location, to: target, files: w.files, chunkRows: w.chunkRows,
+                                                compression: w.compression.description, shuffle: w.shuffle, fletcher32: w.fletcher32)
+                row.samples = result.samples
+                row.seconds = result.seconds
+                row.storedBytes = result.bytes
+                return true
+            }
         case .peer(let peer, on: let backend):
             let layout = try layout(backend, dataset: c.dataset)
             guard let peers, let location = layout.location else { throw PeerError("\(peer.rawValue): no peer worker") }
@@ -158,6 +205,7 @@ final class CaseMeasurement {
             row.layout = "\(layout.layout), \(Self.method(peer, c.order))"
             row.dtype = layout.dtype
             row.storedBytes = layout.files?.storedBytes
+            row.layoutID = layout.id
             let readahead = backend.readahead == .on, maxSamples = config.peerSamples
             try peers.prepare(peer: peer.rawValue, location: location)
             return PreparedCase(spec: c, template: row, layout: layout) { epoch, row, _ in
@@ -220,6 +268,7 @@ final class CaseMeasurement {
                 row.samples = timing.samples
                 row.seconds = timing.seconds
                 row.waitSeconds = timing.waitSeconds
+                row.readAmplification = iterator.statistics?.readAmplification
                 return true
             }
         case .train:
@@ -241,8 +290,37 @@ final class CaseMeasurement {
                 row.waitSeconds = m.waitSeconds
                 row.computeSeconds = m.computeSeconds
                 row.au = m.seconds > 0 ? m.computeSeconds / m.seconds : nil
+                row.readAmplification = m.readAmplification
                 return true
             }
+        case .write:
+            throw PeerError("write mode is measured by writeEpoch")
+        }
+    }
+
+    private var memories: [Int: MemorySource] = [:]
+
+    /// One epoch of writing: the layout written again from the data held in memory (float32,
+    /// quantised as every writer does), into a scratch folder removed afterwards.
+    private func writeEpoch(_ c: BenchmarkCase, _ backend: BenchmarkConfig.Backend, _ layout: StoredLayout) throws
+        -> (Int, inout ResultRow, () -> Bool) throws -> Bool {
+        let memory = try memories[c.dataset] ?? MemorySource(loading: base(c.dataset))
+        memories[c.dataset] = memory
+        var options = backend.writer
+        options.type = options.type ?? layout.source.storedType
+        let target = "\(config.dataDirectory)/.write-\(getpid())"
+        return { _, row, _ in
+            try? FileManager.default.removeItem(atPath: target)
+            defer { try? FileManager.default.removeItem(atPath: target) }
+            let writer = try SourceLocation(kind: .hdf5List, path: target + "/set.txt").writer(options)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let files = try writer.write(memory)
+            let d = clock.now - start
+            row.samples = memory.sampleCount
+            row.seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            row.storedBytes = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+            return true
         }
     }
 }

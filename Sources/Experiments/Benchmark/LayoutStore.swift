@@ -17,6 +17,8 @@ public struct StoredLayout {
     public let location: SourceLocation?
     /// The HDF5 dataset names the peer must read.
     public let keys: DatasetKeys
+    /// Which stored files these are: the layout's folder, or the source's path.
+    public let id: String
 }
 
 /// Writes each backend's layout of a data set once, under `data_dir/<set>-<format>-<hash of
@@ -62,7 +64,7 @@ public final class LayoutStore {
         switch backend.kind {
         case .memory:
             return StoredLayout(source: try MemorySource(loading: base()), files: nil, format: .memory, layout: backend.layout,
-                                dtype: "float32", location: nil, keys: .caffe)
+                                dtype: "float32", location: nil, keys: .caffe, id: "memory")
         case .existing:
             return try openExisting(backend, dataset: dataset)
         case .hdf5, .lmdb, .raw:
@@ -83,12 +85,13 @@ public final class LayoutStore {
             }
             let source: any DataSource & FileBacked
             switch backend.kind {
-            case .hdf5: source = try HDF5ListSource(path: location.path, readPath: backend.readPath, batchSizeHint: batchSizeHint)
+            case .hdf5: source = try openHDF5(location.path, keys: .caffe, backend)
             case .lmdb: source = try LMDBSource(path: location.path, readahead: backend.readahead, decoder: backend.decoder)
             default: source = try RawSource(path: location.path)
             }
             return StoredLayout(source: source, files: source, format: Format(location.kind), layout: backend.layout,
-                                dtype: source.storedType?.rawValue ?? "", location: location, keys: .caffe)
+                                dtype: source.storedType?.rawValue ?? "", location: location, keys: .caffe,
+                                id: URL(fileURLWithPath: folder).lastPathComponent)
         }
     }
 
@@ -102,7 +105,7 @@ public final class LayoutStore {
         let source: any DataSource
         switch location.kind {
         case .hdf5List, .hdf5File:
-            let hdf5 = try HDF5ListSource(path: location.path, keys: keys, readPath: backend.readPath, batchSizeHint: batchSizeHint)
+            let hdf5 = try openHDF5(location.path, keys: keys, backend)
             (source, files) = (hdf5, hdf5)
             layout = Self.describe(hdf5)
         case .lmdb:
@@ -115,7 +118,14 @@ public final class LayoutStore {
             layout = "flat file (as stored)"
         }
         return StoredLayout(source: source, files: files, format: Format(location.kind), layout: layout,
-                            dtype: source.storedType?.rawValue ?? "", location: location, keys: keys)
+                            dtype: source.storedType?.rawValue ?? "", location: location, keys: keys,
+                            id: location.path + (keys == .caffe ? "" : " \(keys)"))
+    }
+
+    private func openHDF5(_ path: String, keys: DatasetKeys, _ backend: BenchmarkConfig.Backend) throws -> HDF5ListSource {
+        try HDF5ListSource(path: path, keys: keys, readPath: backend.readPath, batchSizeHint: batchSizeHint,
+                           decodePool: backend.decodeThreads.map { DecodePool(threads: $0) } ?? DecodePool(),
+                           decodedCacheBytes: backend.decodedCacheBytes ?? HDF5ListSource.defaultDecodedCacheBytes)
     }
 
     /// An HDF5 set's layout in words, from its first file: `2 files, chunk 64, deflate(4)`.

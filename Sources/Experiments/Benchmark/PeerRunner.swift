@@ -74,6 +74,21 @@ public final class PeerWorker {
         return (samples, seconds)
     }
 
+    /// Writes the HDF5 set at `source` again with h5py, as `files` files with the same chunks
+    /// and filters (hdf5plugin for LZ4, Zstandard and Blosc), its data read into memory first;
+    /// returns the samples, the seconds the writing took, and the bytes written.
+    public func writeSet(from source: SourceLocation, to target: String, files: Int, chunkRows: Int?, compression: String,
+                         shuffle: Bool, fletcher32: Bool) throws -> (samples: Int, seconds: Double, bytes: Int) {
+        let answer = try request([
+            "op": "write", "peer": "h5py", "path": source.path, "target": target, "files": files, "chunk": chunkRows ?? 0,
+            "compression": compression, "shuffle": shuffle, "fletcher32": fletcher32,
+        ])
+        guard let samples = answer["samples"] as? Int, let seconds = answer["seconds"] as? Double, let bytes = answer["bytes"] as? Int else {
+            throw PeerError("h5py answered without a measurement: \(answer)")
+        }
+        return (samples, seconds, bytes)
+    }
+
     /// Does what a peer reader does once, before any epoch (py-lmdb collects the keys, which
     /// reads the whole file), so that no timed or cold epoch pays for it.
     public func prepare(peer: String, location: SourceLocation) throws {

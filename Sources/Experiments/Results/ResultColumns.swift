@@ -90,6 +90,9 @@ public enum ResultColumns {
         .text("started_at", \.startedAt),
         // Appended after the first release's 30 columns.
         .integer("phase", \.phase, identity: true),
+        .number("read_amplification", \.readAmplification),
+        .number("ratio_to_limit", \.ratioToLimit),
+        .text("layout_id", \.layoutID, identity: true),
     ]
 
     /// The column names, in order.

@@ -6,6 +6,8 @@ public enum BenchmarkMode: String, Sendable, CaseIterable {
     case read
     /// Forward, backward and update of the network, fed by the source.
     case train
+    /// Writing the layout from data in memory (HDF5 layouts).
+    case write
 }
 
 /// Whether the files are in the page cache when an epoch starts.
@@ -28,13 +30,15 @@ public enum Format: String, Sendable, CaseIterable {
     case pyLMDB = "py-lmdb"
     /// PyTorch's training step on the same network.
     case torch
+    /// A compressed layout's stored chunks decoded from memory on all cores: its physical limit.
+    case decodeLimit = "decode-limit"
 
     /// What the row stands for in comparisons.
     public enum Role: Sendable { case measured, baseline, peer }
 
     public var role: Role {
         switch self {
-        case .raw, .memory: return .baseline
+        case .raw, .memory, .decodeLimit: return .baseline
         case .h5py, .pyLMDB, .torch: return .peer
         case .hdf5, .lmdb: return .measured
         }
@@ -88,6 +92,14 @@ public struct ResultRow: Sendable, Equatable {
     public var startedAt = ""
     /// Cases run in phases, one after another; ratios compare rows of the same phase.
     public var phase = 1
+    /// Decoded chunk bytes over the bytes the epoch's samples hold (1: each chunk decoded
+    /// once for the samples it holds); empty where nothing was decoded.
+    public var readAmplification: Double?
+    /// samples/s over the physical limit of the layout read: its decode limit for a
+    /// compressed layout, the raw baseline otherwise.
+    public var ratioToLimit: Double?
+    /// Which stored files the row read (FeedBench, its peers and its decode limit share it).
+    public var layoutID = ""
 
     public init() {}
 

@@ -115,11 +115,27 @@ public enum ResultsCSV {
             values[key(r, prefetch: false), default: []].append(v)
         }
         let medians = values.mapValues { StepTimer.percentile($0.sorted(), 0.5) }
+        // A compressed layout's decode limit, by experiment, phase and stored files.
+        func limitKey(_ r: ResultRow) -> String { [r.experiment, String(r.phase), r.layoutID].joined(separator: "|") }
+        var limitValues: [String: [Double]] = [:]
+        for r in rows where r.format == .decodeLimit {
+            if let v = r.samplesPerSecond { limitValues[limitKey(r), default: []].append(v) }
+        }
+        let limits = limitValues.mapValues { StepTimer.percentile($0.sorted(), 0.5) }
         for i in rows.indices {
             rows[i].ratioToRaw = nil
-            guard let v = rows[i].samplesPerSecond,
-                  let raw = medians[key(rows[i], prefetch: true)] ?? medians[key(rows[i], prefetch: false)], raw > 0 else { continue }
-            rows[i].ratioToRaw = v / raw
+            rows[i].ratioToLimit = nil
+            guard let v = rows[i].samplesPerSecond else { continue }
+            if let raw = medians[key(rows[i], prefetch: true)] ?? medians[key(rows[i], prefetch: false)], raw > 0 {
+                rows[i].ratioToRaw = v / raw
+            }
+            // A read or training epoch against the physical limit of what it read.
+            guard rows[i].mode != .write, rows[i].format != .decodeLimit else { continue }
+            if !rows[i].layoutID.isEmpty, let limit = limits[limitKey(rows[i])], limit > 0 {
+                rows[i].ratioToLimit = v / limit
+            } else {
+                rows[i].ratioToLimit = rows[i].ratioToRaw
+            }
         }
     }
 }

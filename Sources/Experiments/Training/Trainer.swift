@@ -34,6 +34,8 @@ public struct EpochMetrics: Sendable {
     public var stepMilliseconds: [Double]
     /// Whether the epoch was ended early (Ctrl-C in the benchmark).
     public var stopped = false
+    /// Decoded chunk bytes over the samples' bytes, when the source decodes chunks.
+    public var readAmplification: Double?
 
     public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
     /// The share of the epoch spent waiting for data.
@@ -139,7 +141,8 @@ public final class Trainer {
             epoch: epoch, trainLoss: samples > 0 ? lossSum / Double(samples) : .nan,
             trainAccuracy: classify && samples > 0 ? Double(correct) / Double(samples) : nil,
             testLoss: nil, testAccuracy: nil, samples: samples, seconds: timing.seconds, waitSeconds: timing.waitSeconds,
-            computeSeconds: timing.computeSeconds, stepMilliseconds: timing.stepMilliseconds, stopped: timing.stopped)
+            computeSeconds: timing.computeSeconds, stepMilliseconds: timing.stepMilliseconds, stopped: timing.stopped,
+            readAmplification: iterator.statistics?.readAmplification)
         if let test, !timing.stopped {
             let result = try evaluate(test)
             metrics.testLoss = result.loss
