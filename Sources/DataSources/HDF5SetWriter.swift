@@ -63,6 +63,7 @@ public struct HDF5SetWriter: DataSetWriter {
         let stream = try SampleStream(source)
         let d = source.sampleElements
         var temporaries: [String] = []
+        var firstRow = 0  // the source row the current file starts at
         do {
             for (path, size) in zip(paths, sizes) {
                 let temporary = AtomicFile.temporaryPath(for: path)
@@ -74,10 +75,15 @@ public struct HDF5SetWriter: DataSetWriter {
                 let data = try file.root.createDataset("data", type: ElementType(type), shape: [size] + source.sampleShape,
                                                        chunkRows: chunkRows, filters: filters)
                 var labels = [Float](repeating: 0, count: size)
-                if let chunkRows, !filters.isEmpty {
+                let lender = (source as? any StoredRows).flatMap { $0.rowType == type ? $0 : nil }
+                // Chunked data goes in whole chunks (H5Dwrite_chunk): HDF5 laying chunks out
+                // from row writes itself was 40× slower than h5py writing the same file.
+                if let chunkRows {
                     let pipeline = try FilterPipeline.make(filters, elementSize: type.size)
-                    try writeChunks(stream, into: data, rows: size, chunkRows: chunkRows, type: type, pipeline: pipeline,
-                                    labels: &labels, progress: progress)
+                    try writeChunks(stream, lender: lender, first: firstRow, into: data, rows: size, chunkRows: chunkRows, type: type,
+                                    pipeline: pipeline, labels: &labels, progress: progress)
+                } else if let lender {
+                    try writeStoredRows(lender, first: firstRow, into: data, rows: size, labels: &labels, progress: progress)
                 } else {
                     try writeRows(stream, into: data, rows: size, type: type, labels: &labels, progress: progress)
                 }
@@ -86,6 +92,7 @@ public struct HDF5SetWriter: DataSetWriter {
                 try data.close()
                 try label.close()
                 try file.close()
+                firstRow += size
             }
             for (temporary, path) in zip(temporaries, paths) { try AtomicFile.commit(temporary, to: path) }
             if destination.kind == .hdf5List {
@@ -122,12 +129,30 @@ public struct HDF5SetWriter: DataSetWriter {
         }
     }
 
+    /// Stores rows lent as they are stored, through HDF5 (no filters).
+    private func writeStoredRows(_ lender: any StoredRows, first: Int, into data: Dataset, rows size: Int, labels: inout [Float],
+                                 progress: (Int) -> Void) throws {
+        let rowBytes = data.rowElements * lender.rowType.size
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1024 * rowBytes, alignment: 64)
+        defer { buffer.deallocate() }
+        var row = 0
+        while row < size {
+            let n = min(1024, size - row)
+            try labels.withUnsafeMutableBufferPointer { try lender.copyStoredRows(first + row..<first + row + n, into: buffer, labels: $0.baseAddress! + row) }
+            try data.write(rows: row..<row + n, from: buffer, as: ElementType(lender.rowType))
+            row += n
+            progress(first + row)
+        }
+    }
+
     /// Fills whole chunks (the last one padded with zeros, as HDF5 stores it), compresses a
-    /// group of them in parallel on the pool, and writes each with `H5Dwrite_chunk`.
-    private func writeChunks(_ stream: SampleStream, into data: Dataset, rows size: Int, chunkRows: Int, type: StoredType,
-                             pipeline: FilterPipeline, labels: inout [Float], progress: (Int) -> Void) throws {
+    /// group of them in parallel on the pool, and writes each with `H5Dwrite_chunk`. When the
+    /// source lends its stored rows, each task copies its chunk's rows itself.
+    private func writeChunks(_ stream: SampleStream, lender: (any StoredRows)?, first: Int, into data: Dataset, rows size: Int,
+                             chunkRows: Int, type: StoredType, pipeline: FilterPipeline, labels: inout [Float],
+                             progress: (Int) -> Void) throws {
         let d = data.rowElements, rowBytes = d * type.size, chunkBytes = chunkRows * rowBytes
-        let group = max(2, 2 * pool.threads)
+        let group = max(2, 8 * pool.threads)
         let chunks = UnsafeMutableRawPointer.allocate(byteCount: group * chunkBytes, alignment: 64)
         defer { chunks.deallocate() }
         let encoded = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: group)
@@ -136,6 +161,29 @@ public struct HDF5SetWriter: DataSetWriter {
         let contexts = ContextPool { EncodeContext() }
         let trailing = Array(repeating: 0, count: data.shape.count - 1)
         var row = 0
+        if let lender {
+            let box = UncheckedBox(lender)
+            try labels.withUnsafeMutableBufferPointer { labelBuffer in
+                let labelOut = UncheckedBox(labelBuffer.baseAddress!)
+                while row < size {
+                    let firstChunk = row / chunkRows
+                    let count = min(group, (size - row + chunkRows - 1) / chunkRows)
+                    try pool.run(count) { i in
+                        let start = (firstChunk + i) * chunkRows, rowsHere = min(chunkRows, size - start)
+                        let chunk = chunks + i * chunkBytes
+                        try box.value.copyStoredRows(first + start..<first + start + rowsHere, into: chunk, labels: labelOut.value + start)
+                        if rowsHere < chunkRows { (chunk + rowsHere * rowBytes).initializeMemory(as: UInt8.self, repeating: 0, count: (chunkRows - rowsHere) * rowBytes) }
+                        encoded[i] = try contexts.with { try pipeline.encode(UnsafeRawBufferPointer(start: chunk, count: chunkBytes), context: $0) }
+                    }
+                    for i in 0..<count {
+                        try encoded[i].withUnsafeBytes { try data.writeChunk(at: [(firstChunk + i) * chunkRows] + trailing, bytes: $0) }
+                    }
+                    row = min(size, (firstChunk + count) * chunkRows)
+                    progress(first + row)
+                }
+            }
+            return
+        }
         while row < size {
             // Fill up to `group` chunks.
             let first = row / chunkRows

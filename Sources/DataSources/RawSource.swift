@@ -7,7 +7,7 @@ import Graph
 /// `labels.bin` (N float32) and `meta.json` (`{"samples", "shape", "dtype"}`). The data file
 /// is mapped into memory and each sample converted straight from the mapping into its batch
 /// slot: no system call per sample and no library in between.
-public final class RawSource: DataSource, FileBacked {
+public final class RawSource: DataSource, FileBacked, StoredRows {
     /// The contents of `meta.json`.
     struct Meta: Codable {
         var samples: Int
@@ -75,6 +75,16 @@ public final class RawSource: DataSource, FileBacked {
 
     deinit {
         if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), mappedBytes) }
+    }
+
+    public var rowType: StoredType { elementType }
+
+    public func copyStoredRows(_ range: Range<Int>, into destination: UnsafeMutableRawPointer,
+                               labels out: UnsafeMutablePointer<Float>) throws {
+        guard range.lowerBound >= 0, range.upperBound <= sampleCount else { throw DataSourceError(name, "rows \(range) out of range") }
+        let rowBytes = sampleElements * elementType.size
+        if let mapping, !range.isEmpty { destination.copyMemory(from: mapping + range.lowerBound * rowBytes, byteCount: range.count * rowBytes) }
+        for (k, i) in range.enumerated() { out[k] = labels[i] }
     }
 
     /// The files the source reads (for cache eviction and residency checks).

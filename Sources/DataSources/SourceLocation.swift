@@ -39,11 +39,16 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
     /// Whether the path names HDF5 (a list or a file).
     public var isHDF5: Bool { kind == .hdf5List || kind == .hdf5File }
 
-    /// Opens the data set for reading. `keys` names the datasets of HDF5 files.
-    public func open(keys: DatasetKeys = .caffe, scale: Float? = nil, batchSizeHint: Int = 256) throws -> any DataSource {
+    /// Opens the data set for reading. `keys` names the datasets of HDF5 files; `decodeThreads`
+    /// and `decodedCacheBytes` set how compressed HDF5 chunks are decoded (the defaults: one
+    /// thread per core, a quarter of memory).
+    public func open(keys: DatasetKeys = .caffe, scale: Float? = nil, batchSizeHint: Int = 256,
+                     decodeThreads: Int? = nil, decodedCacheBytes: Int? = nil) throws -> any DataSource {
         switch kind {
         case .hdf5List, .hdf5File:
-            return try HDF5ListSource(path: path, keys: keys, scale: scale, batchSizeHint: batchSizeHint)
+            return try HDF5ListSource(path: path, keys: keys, scale: scale, batchSizeHint: batchSizeHint,
+                                      decodePool: decodeThreads.map { DecodePool(threads: $0) } ?? DecodePool(),
+                                      decodedCacheBytes: decodedCacheBytes ?? HDF5ListSource.defaultDecodedCacheBytes)
         case .raw:
             return try RawSource(path: path, scale: scale)
         case .lmdb:

@@ -32,6 +32,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Also snapshot every N epochs.") var snapshotEvery: Int = 0
     @Option(help: "Write the per-epoch figures as CSV here.") var log: String?
     @OptionGroup var keys: KeyOptions
+    @Option(help: "Compressed HDF5: threads that decode chunks (default: one per core).") var decodeThreads: Int?
+    @Option(help: "Compressed HDF5: MiB of decoded chunks an epoch keeps at most (default: a quarter of memory).")
+    var decodedCacheMib: Int?
 
     func validate() throws {
         guard (net == nil) != (hidden == nil) else { throw ValidationError("give exactly one of --net NET.yaml and --hidden H1,H2,…") }
@@ -43,6 +46,8 @@ struct TrainCommand: ParsableCommand {
         guard prefetch >= 0 else { throw ValidationError("--prefetch must not be negative") }
         guard snapshotEvery >= 0 else { throw ValidationError("--snapshot-every must not be negative") }
         if let scale, !scale.isFinite { throw ValidationError("--scale must be a finite number, got \(scale)") }
+        if let decodeThreads, decodeThreads < 1 { throw ValidationError("--decode-threads must be at least 1") }
+        if let decodedCacheMib, decodedCacheMib < 0 { throw ValidationError("--decoded-cache-mib must not be negative") }
         if let classes, classes < 1 { throw ValidationError("--classes must be at least 1") }
         _ = try hiddenSizes()
     }
@@ -57,8 +62,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         BLASThreads.set(2)
-        let trainSource = try train.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize)
-        let testSource = try test.map { try $0.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize) }
+        let cacheBytes = decodedCacheMib.map { $0 << 20 }
+        let trainSource = try train.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize,
+                                                    decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes)
+        let testSource = try test.map { try $0.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize,
+                                                               decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes) }
         let spec: NetworkSpec
         if let net {
             spec = try NetworkSpec(contentsOf: URL(fileURLWithPath: net))

@@ -132,6 +132,23 @@ import Testing
             == "\(path): 'zfp' uses filter 32013 (zfp), which neither FeedBench nor HDF5 (no plugin found) can decode")
     }
 
+    @Test func filtersWithWrongParametersAreRefusedBeforeTheFirstBatch() throws {
+        for (filter, problem) in [(Filter(id: 32008, values: [0, 4, 2, 0, 2]), "an element size of 2 for elements of 1 bytes"),
+                                  (Filter(id: 32008, values: [0, 4, 1, 12, 2]), "a block of 12 elements, not a multiple of 8"),
+                                  (Filter(id: 32008, values: [0, 4, 1, 0, 7]), "compression 7 (0 none, 2 LZ4, 3 Zstandard)"),
+                                  (Filter(id: 32001, values: [2, 2, 1, 32, 5, 1, 9]), "compressor code 9 (Blosc has 0–5)")] {
+            let path = temporaryDirectory().appendingPathComponent("p.h5").path
+            let file = try File.create(path)
+            let data = try file.root.createDataset("data", type: .uint8, shape: [8, 4], chunkRows: 8, filters: [filter])
+            try [UInt8](repeating: 0, count: 40).withUnsafeBytes { try data.writeChunk(at: [0, 0], bytes: $0) }
+            let label = try file.root.createDataset("label", type: .float32, shape: [8])
+            try [Float](repeating: 0, count: 8).withUnsafeBytes { try label.write(rows: 0..<8, from: $0.baseAddress!, as: .float32) }
+            try data.close(); try label.close(); try file.close()
+            #expect(errorText { _ = try HDF5ListSource(path: path) }
+                == "\(path): 'data': filter \(filter.id) (\(filter.name)) has wrong parameters: \(problem)")
+        }
+    }
+
     /// Sequential and chunk-shuffle epochs decode each chunk once; a shuffled epoch too while
     /// the decoded chunks fit the budget, and more often when they do not.
     @Test func readAmplificationFollowsThePlan() throws {

@@ -67,6 +67,8 @@ final class ChunkedDataset {
             pipeline = try FilterPipeline.make(dataset.filters, elementSize: elementSize)
         } catch let e as FilterPipeline.Unsupported {
             throw DataSourceError(context, "'\(dataset.path.dropFirst())' uses filter \(e.filter.id) (\(e.filter.name)), which FeedBench does not decode")
+        } catch let e as FilterPipeline.BadParameters {
+            throw DataSourceError(context, "'\(dataset.path.dropFirst())': filter \(e.filter.id) (\(e.filter.name)) has wrong parameters: \(e.problem)")
         }
         blockRows = chunk[0]
         rowBytes = shape.dropFirst().reduce(1, *) * elementSize

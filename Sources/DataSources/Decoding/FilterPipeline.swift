@@ -24,6 +24,9 @@ struct FilterPipeline: Sendable {
     /// A filter FeedBench does not undo.
     struct Unsupported: Error { let filter: Filter }
 
+    /// A filter whose parameters cannot describe this dataset's chunks.
+    struct BadParameters: Error { let filter: Filter; let problem: String }
+
     /// The pipeline of `filters`; throws `Unsupported` naming the first filter FeedBench does
     /// not undo.
     static func make(_ filters: [Filter], elementSize: Int) throws -> FilterPipeline {
@@ -32,16 +35,29 @@ struct FilterPipeline: Sendable {
             let v = f.values.map(Int.init)
             switch f.id {
             case 1: steps.append(.deflate(level: v.first ?? 4))
-            case 2: steps.append(.shuffle(elementSize: v.first ?? elementSize))
+            case 2:
+                let size = v.first ?? elementSize
+                guard size >= 1 else { throw BadParameters(filter: f, problem: "an element size of \(size)") }
+                steps.append(.shuffle(elementSize: size))
             case 3: steps.append(.fletcher32)
             case 32004: steps.append(.lz4(blockBytes: v.first ?? 0))
             case 32015: steps.append(.zstd(level: v.first ?? 3))
             case 32001:
+                if v.count > 6, !Blosc.compressors.indices.contains(v[6]) {
+                    throw BadParameters(filter: f, problem: "compressor code \(v[6]) (Blosc has 0–\(Blosc.compressors.count - 1))")
+                }
                 steps.append(.blosc(typeSize: v.count > 2 ? v[2] : elementSize, level: v.count > 4 ? v[4] : 5,
                                     shuffle: v.count > 5 ? v[5] : 1, compressor: v.count > 6 ? v[6] : 0))
             case 32008:
-                steps.append(.bitshuffle(elementSize: v.count > 2 ? v[2] : elementSize, blockElements: v.count > 3 ? v[3] : 0,
-                                         compression: v.count > 4 ? v[4] : 0))
+                let size = v.count > 2 ? v[2] : elementSize, block = v.count > 3 ? v[3] : 0, compression = v.count > 4 ? v[4] : 0
+                guard size == elementSize else {
+                    throw BadParameters(filter: f, problem: "an element size of \(size) for elements of \(elementSize) bytes")
+                }
+                guard block >= 0, block % 8 == 0 else { throw BadParameters(filter: f, problem: "a block of \(block) elements, not a multiple of 8") }
+                guard [0, 2, 3].contains(compression) else {
+                    throw BadParameters(filter: f, problem: "compression \(compression) (0 none, 2 LZ4, 3 Zstandard)")
+                }
+                steps.append(.bitshuffle(elementSize: size, blockElements: block, compression: compression))
             default: throw Unsupported(filter: f)
             }
         }
@@ -129,33 +145,35 @@ struct FilterPipeline: Sendable {
     }
 
     /// Applies the pipeline to one chunk's bytes (for writing); the result is what
-    /// `H5Dwrite_chunk` stores with a filter mask of 0.
+    /// `H5Dwrite_chunk` stores with a filter mask of 0. The first filter reads the chunk in
+    /// place; with no filters the chunk is copied as it is.
     func encode(_ chunk: UnsafeRawBufferPointer, context: EncodeContext) throws -> [UInt8] {
-        var data = [UInt8](chunk)
-        for step in steps {
-            data = try data.withUnsafeBytes { input -> [UInt8] in
-                switch step {
-                case .deflate(let level): return try context.deflate(level).compressZlib(input)
-                case .shuffle(let size):
-                    var out = [UInt8](repeating: 0, count: input.count)
-                    out.withUnsafeMutableBytes { ByteShuffle.shuffle(input, into: $0, elementSize: size) }
-                    return out
-                case .fletcher32:
-                    var out = [UInt8](input)
-                    withUnsafeBytes(of: Fletcher32.checksum(input).littleEndian) { out += $0 }
-                    return out
-                case .lz4(let block): return try H5LZ4.encode(input, blockBytes: block)
-                case .zstd(let level): return try ZstdFrame.compress(input, level: level)
-                case .blosc(let typeSize, let level, let shuffle, let code):
-                    guard Blosc.compressors.indices.contains(code) else { throw CodecError("blosc", "no compressor with code \(code)") }
-                    return try Blosc.compress(input, typeSize: typeSize, level: level, shuffle: shuffle, compressor: Blosc.compressors[code])
-                case .bitshuffle(let size, let block, let compression):
-                    guard compression == 2 else { throw CodecError("bitshuffle", "FeedBench writes Bitshuffle with LZ4 only") }
-                    return try Bitshuffle.encodeLZ4(input, elementSize: size, blockElements: block)
-                }
-            }
-        }
+        guard let first = steps.first else { return [UInt8](chunk) }
+        var data = try apply(first, chunk, context: context)
+        for step in steps.dropFirst() { data = try data.withUnsafeBytes { try apply(step, $0, context: context) } }
         return data
+    }
+
+    private func apply(_ step: Step, _ input: UnsafeRawBufferPointer, context: EncodeContext) throws -> [UInt8] {
+        switch step {
+        case .deflate(let level): return try context.deflate(level).compressZlib(input)
+        case .shuffle(let size):
+            var out = [UInt8](repeating: 0, count: input.count)
+            out.withUnsafeMutableBytes { ByteShuffle.shuffle(input, into: $0, elementSize: size) }
+            return out
+        case .fletcher32:
+            var out = [UInt8](input)
+            withUnsafeBytes(of: Fletcher32.checksum(input).littleEndian) { out += $0 }
+            return out
+        case .lz4(let block): return try H5LZ4.encode(input, blockBytes: block)
+        case .zstd(let level): return try ZstdFrame.compress(input, level: level)
+        case .blosc(let typeSize, let level, let shuffle, let code):
+            guard Blosc.compressors.indices.contains(code) else { throw CodecError("blosc", "no compressor with code \(code)") }
+            return try Blosc.compress(input, typeSize: typeSize, level: level, shuffle: shuffle, compressor: Blosc.compressors[code])
+        case .bitshuffle(let size, let block, let compression):
+            guard compression == 2 else { throw CodecError("bitshuffle", "FeedBench writes Bitshuffle with LZ4 only") }
+            return try Bitshuffle.encodeLZ4(input, elementSize: size, blockElements: block)
+        }
     }
 }
 

@@ -298,13 +298,14 @@ final class CaseMeasurement {
         }
     }
 
-    private var memories: [Int: MemorySource] = [:]
+    private var memories: [Int: StoredMemorySource] = [:]
 
-    /// One epoch of writing: the layout written again from the data held in memory (float32,
-    /// quantised as every writer does), into a scratch folder removed afterwards.
+    /// One epoch of writing: the layout written again from the data held in memory in its
+    /// stored type (uint8 images as a numpy array would hold them), into a scratch folder
+    /// removed afterwards.
     private func writeEpoch(_ c: BenchmarkCase, _ backend: BenchmarkConfig.Backend, _ layout: StoredLayout) throws
         -> (Int, inout ResultRow, () -> Bool) throws -> Bool {
-        let memory = try memories[c.dataset] ?? MemorySource(loading: base(c.dataset))
+        let memory = try memories[c.dataset] ?? StoredMemorySource(loading: base(c.dataset))
         memories[c.dataset] = memory
         var options = backend.writer
         options.type = options.type ?? layout.source.storedType
