@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 NET ?= benchmarks/nets/mnist-mlp.yaml
 
-.PHONY: setup build release test bench standard step-bench read-bench peers clean
+.PHONY: setup build release test bench standard step-bench read-bench compressed-bench peers clean
 
 # Installs the Debian packages that are missing (apt-get update once, first).
 setup:
@@ -40,6 +40,10 @@ standard: release
 # README's read and LMDB tables, with the h5py and py-lmdb peers (make peers installs them).
 read-bench: release
 	.build/release/feedbench bench benchmarks/read.yaml --out bench-read
+
+# README's compressed HDF5 tables, with the h5py (+ hdf5plugin) peers.
+compressed-bench: release
+	.build/release/feedbench bench benchmarks/compressed.yaml --out bench-compressed
 
 # Training-step time, side by side with PyTorch when it is installed (make peers).
 step-bench: release

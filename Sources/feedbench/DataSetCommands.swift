@@ -57,7 +57,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sample shape, such as 3,32,32.") var shape: String
     @Option(help: "Number of classes.") var classes: Int = 10
     @Option(help: "Seed: the same seed writes the same values.") var seed: UInt64 = 1
-    @Option(help: "What samples look like: noise (incompressible), digits (MNIST-like) or photos (patches of real photographs); default photos for 3×H×W, digits otherwise.")
+    @Option(help: "What samples look like: noise (incompressible), digits (MNIST-like) or photos (patches of real photographs); default photos for 3×H×W images, digits for other images, noise for vectors.")
     var content: SampleContent?
     @Option(help: "Destination: a list file (.txt), an HDF5 file (.h5), lmdb:DIR or raw:DIR.")
     var to: DataSetArgument

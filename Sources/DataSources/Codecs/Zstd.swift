@@ -19,13 +19,25 @@ final class ZstdDecompressor {
     }
 }
 
-/// Zstandard frames for writing: always with the content size in the frame header, which
-/// the HDF5 plugin needs to size its buffer.
-enum ZstdFrame {
-    static func compress(_ source: UnsafeRawBufferPointer, level: Int) throws -> [UInt8] {
+/// A Zstandard compression context, kept per thread (`ZSTD_compress` makes and frees one per
+/// chunk). Frames always carry the content size in their header, which the HDF5 plugin needs
+/// to size its buffer. Freed exactly once, in `deinit`.
+final class ZstdCompressor {
+    private let context: OpaquePointer
+
+    init() throws {
+        guard let c = ZSTD_createCCtx() else { throw CodecError("zstd", "cannot allocate a compression context") }
+        context = c
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    func compress(_ source: UnsafeRawBufferPointer, level: Int) throws -> [UInt8] {
         let bound = ZSTD_compressBound(source.count)
         var out = [UInt8](repeating: 0, count: bound)
-        let n = out.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, bound, source.baseAddress, source.count, Int32(level)) }
+        let n = out.withUnsafeMutableBytes {
+            ZSTD_compressCCtx(context, $0.baseAddress, bound, source.baseAddress, source.count, Int32(level))
+        }
         if ZSTD_isError(n) != 0 { throw CodecError("zstd", String(cString: ZSTD_getErrorName(n))) }
         out.removeLast(bound - n)
         return out

@@ -166,7 +166,7 @@ struct FilterPipeline: Sendable {
             withUnsafeBytes(of: Fletcher32.checksum(input).littleEndian) { out += $0 }
             return out
         case .lz4(let block): return try H5LZ4.encode(input, blockBytes: block)
-        case .zstd(let level): return try ZstdFrame.compress(input, level: level)
+        case .zstd(let level): return try context.zstd().compress(input, level: level)
         case .blosc(let typeSize, let level, let shuffle, let code):
             guard Blosc.compressors.indices.contains(code) else { throw CodecError("blosc", "no compressor with code \(code)") }
             return try Blosc.compress(input, typeSize: typeSize, level: level, shuffle: shuffle, compressor: Blosc.compressors[code])
@@ -322,6 +322,13 @@ final class EncodeContext {
         let d = try DeflateCompressor(level: level)
         deflaters[level] = d
         return d
+    }
+    private var zstdCompressor: ZstdCompressor?
+    func zstd() throws -> ZstdCompressor {
+        if let z = zstdCompressor { return z }
+        let z = try ZstdCompressor()
+        zstdCompressor = z
+        return z
     }
 }
 
