@@ -46,6 +46,16 @@ public struct EpochOptions: Sendable {
     public var buffers: Int
     /// Bytes of decoded chunks the epoch keeps at most (nil: the source's default).
     public var decodedCacheBytes: Int?
+    /// One of `shards` consumers (data-parallel accelerators): the epoch's order is cut into
+    /// `shards` equal contiguous blocks (`samples / shards` each; the rest is left out, so
+    /// every consumer takes the same number of steps) and this one reads block `shard`.
+    public var shard = 0, shards = 1
+    /// One of `lanes` reader threads of a consumer: this one reads batches `lane`,
+    /// `lane + lanes`, … of the (shard's) epoch.
+    public var lane = 0, lanes = 1
+    /// Batch buffers to take batches from instead of the iterator's own (a reader that runs
+    /// epoch after epoch keeps one ring, so large batches are not allocated again each epoch).
+    public var ring: BatchRing?
 
     public init(batchSize: Int, order: SampleOrder = .sequential, seed: UInt64 = 0, dropLast: Bool = false,
                 chunkWindow: Int = 8, buffers: Int = 3, decodedCacheBytes: Int? = nil) {

@@ -43,16 +43,24 @@ public enum EpochPlan {
         }
     }
 
-    /// The batches of an epoch: consecutive slices of `order`, the last one kept unless
-    /// `dropLast`.
+    /// The batches of an epoch: consecutive slices of `order` (of the options' shard of it),
+    /// the last one kept unless `dropLast`; for one of several lanes, every `lanes`-th batch.
     public static func batches(_ order: [Int], _ options: EpochOptions) -> [ArraySlice<Int>] {
         let size = max(1, options.batchSize)
+        var range = order.indices
+        if options.shards > 1 {
+            let each = order.count / options.shards
+            let shard = min(max(options.shard, 0), options.shards - 1)
+            range = shard * each..<(shard + 1) * each
+        }
         var result: [ArraySlice<Int>] = []
-        for start in stride(from: 0, to: order.count, by: size) {
-            let end = min(start + size, order.count)
+        for start in stride(from: range.lowerBound, to: range.upperBound, by: size) {
+            let end = min(start + size, range.upperBound)
             if options.dropLast && end - start < size { break }
             result.append(order[start..<end])
         }
-        return result
+        guard options.lanes > 1 else { return result }
+        let lane = min(max(options.lane, 0), options.lanes - 1)
+        return stride(from: lane, to: result.count, by: options.lanes).map { result[$0] }
     }
 }

@@ -259,8 +259,12 @@ public final class HDF5ListSource: DataSource, FileBacked {
         // The consuming thread works on the batches too while it waits, so the pool's count
         // of threads is reached with one worker fewer (measured: three threads on two cores
         // read gzip 5 % slower than two).
+        // Batches laid out ahead: four, fewer when batches are large (a 400-image batch of
+        // 3×224×224 float32 is 241 MB; one batch of it already has chunks for every thread).
+        let batchBytes = options.batchSize * sampleElements * MemoryLayout<Float>.size
+        let ahead = max(1, min(Self.assembleAhead, (256 << 20) / max(batchBytes, 1)))
         return ChunkAssembler(reader: reader, batches: batches, schedule: schedule, sampleShape: sampleShape,
-                              ahead: Self.assembleAhead, threads: max(1, decodePool.threads - 1))
+                              ahead: ahead, threads: max(1, decodePool.threads - 1), ring: options.ring)
     }
 
     /// Which member holds global sample `index`, and its row there.

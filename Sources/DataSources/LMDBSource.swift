@@ -140,7 +140,7 @@ public final class LMDBSource: DataSource, FileBacked {
         // (MADV_RANDOM) is given per epoch on LMDB's map instead.
         environment.advise(advice(for: options.order))
         let transaction = try environment.beginRead()
-        let cursor = options.order == .sequential ? try transaction.cursor() : nil
+        let cursor = options.order == .sequential ? CursorWalk(try transaction.cursor()) : nil
         return PlannedIterator(self, options) { [self] batch, indices in
             try read(indices, into: batch, transaction: transaction, cursor: cursor)
         }
@@ -181,14 +181,24 @@ extension LMDBSource {
 
 extension LMDBSource {
     /// Fills a batch: by cursor for sequential epochs, by key otherwise.
-    func read(_ indices: ArraySlice<Int>, into batch: Batch, transaction: ReadTransaction, cursor: Cursor?) throws {
+    func read(_ indices: ArraySlice<Int>, into batch: Batch, transaction: ReadTransaction, cursor: CursorWalk?) throws {
         let d = sampleElements
         do {
             for (slot, index) in indices.enumerated() {
                 let destination = batch.data.pointer + slot * d
                 let label: Float?
-                if let cursor {
-                    label = try cursor.next { _, value in try decode(value, into: destination) }
+                if let cursor, cursor.position == index {
+                    label = try cursor.cursor.next { _, value in try decode(value, into: destination) }
+                    cursor.position += 1
+                } else if let cursor {
+                    // A shard or lane of a sequential epoch starts elsewhere: seek, then walk on.
+                    let start = index == 0 ? 0 : keyEnds[index - 1]
+                    label = try keyBytes.withUnsafeBytes { keys in
+                        try cursor.cursor.seek(UnsafeRawBufferPointer(rebasing: keys[start..<keyEnds[index]])) { _, value in
+                            try decode(value, into: destination)
+                        }
+                    }
+                    cursor.position = index + 1
                 } else {
                     let start = index == 0 ? 0 : keyEnds[index - 1]
                     label = try keyBytes.withUnsafeBytes { keys in
@@ -207,4 +217,11 @@ extension LMDBSource {
             throw DataSourceError(name, error.description)
         }
     }
+}
+
+/// A cursor walking a sequential epoch, and the index of the record `next` reaches.
+final class CursorWalk {
+    let cursor: Cursor
+    var position = 0
+    init(_ cursor: Cursor) { self.cursor = cursor }
 }

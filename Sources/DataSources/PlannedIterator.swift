@@ -11,7 +11,7 @@ final class PlannedIterator: BatchIterator {
 
     init(_ source: any DataSource, _ options: EpochOptions, fill: @escaping Fill) {
         batches = EpochPlan.batches(EpochPlan.order(source.segments, options), options)
-        ring = BatchRing(count: options.buffers, sampleShape: source.sampleShape)
+        ring = options.ring ?? BatchRing(count: options.buffers, sampleShape: source.sampleShape)
         self.fill = fill
     }
 

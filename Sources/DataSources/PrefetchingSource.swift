@@ -88,9 +88,9 @@ struct UncheckedBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// A bounded FIFO between one producer thread and one consumer.
-final class BoundedQueue: @unchecked Sendable {
-    enum Item {
+/// A bounded FIFO of batches between one producer thread and one consumer.
+public final class BoundedQueue: @unchecked Sendable {
+    public enum Item {
         case batch(Batch)
         case end
         case failure(any Error)
@@ -103,10 +103,10 @@ final class BoundedQueue: @unchecked Sendable {
     private var terminal: Item?
     private var cancelled = false
 
-    init(capacity: Int) { self.capacity = capacity }
+    public init(capacity: Int) { self.capacity = max(1, capacity) }
 
     /// Adds a batch, waiting while the queue is full. Returns false when cancelled.
-    func push(_ batch: Batch) -> Bool {
+    public func push(_ batch: Batch) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while items.count - head >= capacity && !cancelled { condition.wait() }
@@ -117,7 +117,7 @@ final class BoundedQueue: @unchecked Sendable {
     }
 
     /// Marks the end of the epoch, or the error that ended it.
-    func finish(_ error: (any Error)?) {
+    public func finish(_ error: (any Error)?) {
         condition.lock()
         terminal = error.map { .failure($0) } ?? .end
         condition.broadcast()
@@ -125,7 +125,7 @@ final class BoundedQueue: @unchecked Sendable {
     }
 
     /// The next item, waiting while none is ready.
-    func pop() -> Item {
+    public func pop() -> Item {
         condition.lock()
         defer { condition.unlock() }
         while items.count == head && terminal == nil { condition.wait() }
@@ -145,12 +145,14 @@ final class BoundedQueue: @unchecked Sendable {
         return terminal!
     }
 
-    /// Wakes the producer and makes it stop.
-    func cancel() {
+    /// Wakes both sides and makes them stop: the producer's `push` returns false, the
+    /// consumer's `pop` returns `.end`.
+    public func cancel() {
         condition.lock()
         cancelled = true
         items.removeAll()
         head = 0
+        if terminal == nil { terminal = .end }
         condition.broadcast()
         condition.unlock()
     }

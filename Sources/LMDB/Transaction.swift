@@ -96,4 +96,17 @@ public final class Cursor {
         return try body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
                         UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
     }
+
+    /// Moves to the record with `key` and lends its key and value to `body`; nil when there
+    /// is no such key. `next` continues from there.
+    public func seek<R>(_ key: UnsafeRawBufferPointer, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        let code = mdb_cursor_get(cursor, &k, &v, MDB_SET_KEY)
+        started = true
+        if code == MDB_NOTFOUND { return nil }
+        try check(code, environment.path, "move the cursor to a key")
+        return try body(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                        UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
 }

@@ -61,3 +61,81 @@ import Testing
         #expect(EpochPlan.batches(order, EpochOptions(batchSize: 5, dropLast: true)).count == 2)
     }
 }
+
+/// Data-parallel consumers: an epoch's order cut into equal contiguous shards, each read by
+/// lanes that take every `lanes`-th batch.
+@Suite struct ShardTests {
+    let segments = SampleSegments(fileSizes: [10, 0, 7, 13], chunkRows: [4, 4, 3, 5])
+
+    func options(_ order: SampleOrder, shard: Int, of shards: Int, lane: Int = 0, of lanes: Int = 1, batch: Int = 3) -> EpochOptions {
+        var o = EpochOptions(batchSize: batch, order: order, seed: 4, dropLast: true)
+        (o.shard, o.shards, o.lane, o.lanes) = (shard, shards, lane, lanes)
+        return o
+    }
+
+    @Test(arguments: SampleOrder.allCases)
+    func shardsAreEqualContiguousBlocksOfTheEpoch(order: SampleOrder) {
+        let all = EpochPlan.order(segments, options(order, shard: 0, of: 1))
+        let each = 30 / 4  // 7 samples each; the last 2 of the epoch are left out
+        var seen: [Int] = []
+        for shard in 0..<4 {
+            let o = options(order, shard: shard, of: 4, batch: 1)
+            let batches = EpochPlan.batches(EpochPlan.order(segments, o), o)
+            #expect(batches.count == each)
+            seen += batches.flatMap { Array($0) }
+        }
+        #expect(seen == Array(all.prefix(4 * each)))
+    }
+
+    @Test func lanesTakeEveryNthBatchOfTheirShard() {
+        let order = EpochPlan.order(segments, options(.shuffle, shard: 0, of: 1))
+        let whole = EpochPlan.batches(order, options(.shuffle, shard: 1, of: 2))  // 15 samples: 5 batches of 3
+        #expect(whole.count == 5)
+        let lane0 = EpochPlan.batches(order, options(.shuffle, shard: 1, of: 2, lane: 0, of: 2))
+        let lane1 = EpochPlan.batches(order, options(.shuffle, shard: 1, of: 2, lane: 1, of: 2))
+        #expect(lane0.map(Array.init) == [whole[0], whole[2], whole[4]].map(Array.init))
+        #expect(lane1.map(Array.init) == [whole[1], whole[3]].map(Array.init))
+    }
+
+    /// Every source reads a shard's lane as the same rows an unsharded epoch holds there; a
+    /// sequential LMDB epoch (a cursor walk) seeks to where its shard and lane start.
+    @Test(arguments: ["raw", "hdf5", "hdf5-gzip", "lmdb", "memory"])
+    func everySourceReadsItsShard(kind: String) throws {
+        let base = try SyntheticSource(samples: 97, shape: [2, 3], classes: 5, seed: 8, content: .noise)
+        let dir = temporaryDirectory()
+        let source: any DataSource
+        switch kind {
+        case "raw":
+            try SourceLocation(kind: .raw, path: dir.appendingPathComponent("raw").path).writer(WriterOptions(type: .uint8)).write(base)
+            source = try RawSource(path: dir.appendingPathComponent("raw").path)
+        case "hdf5", "hdf5-gzip":
+            var w = WriterOptions(type: .uint8)
+            w.files = 3
+            w.chunkRows = 8
+            if kind == "hdf5-gzip" { w.compression = .gzip(level: 4) }
+            let list = dir.appendingPathComponent("set/train.txt").path
+            try SourceLocation(kind: .hdf5List, path: list).writer(w).write(base)
+            source = try HDF5ListSource(path: list)
+        case "lmdb":
+            try SourceLocation(kind: .lmdb, path: dir.appendingPathComponent("db").path).writer(WriterOptions(type: .uint8)).write(base)
+            source = try LMDBSource(path: dir.appendingPathComponent("db").path)
+        default:
+            source = try StoredMemorySource(loading: base)
+        }
+        for order in [SampleOrder.sequential, .chunkShuffle] {
+            let whole = try epoch(source, EpochOptions(batchSize: 4, order: order, seed: 4))
+            let wholeRows = whole.flatMap(\.data), wholeLabels = whole.flatMap(\.labels)
+            for shard in 0..<3 {
+                for lane in 0..<2 {
+                    let o = options(order, shard: shard, of: 3, lane: lane, of: 2, batch: 4)
+                    let indices = EpochPlan.batches(EpochPlan.order(source.segments, o), o).flatMap { Array($0) }
+                    let order0 = EpochPlan.order(source.segments, EpochOptions(batchSize: 4, order: order, seed: 4))
+                    let positions = indices.map { i in order0.firstIndex(of: i)! }
+                    let read = try epoch(source, o)
+                    #expect(read.flatMap(\.labels) == positions.map { wholeLabels[$0] }, "\(kind) \(order) shard \(shard) lane \(lane)")
+                    #expect(read.flatMap(\.data) == positions.map { wholeRows[$0] }, "\(kind) \(order) shard \(shard) lane \(lane)")
+                }
+            }
+        }
+    }
+}

@@ -61,12 +61,13 @@ final class ChunkAssembler: BatchIterator {
     private var current: [Int: Int] = [:]  // block → the job whose copy batches being laid out read
     let statistics: EpochStatistics?
 
-    init(reader: HDF5BatchReader, batches: [ArraySlice<Int>], schedule: DecodeSchedule, sampleShape: [Int], ahead: Int, threads: Int) {
+    init(reader: HDF5BatchReader, batches: [ArraySlice<Int>], schedule: DecodeSchedule, sampleShape: [Int], ahead: Int, threads: Int,
+         ring: BatchRing? = nil) {
         self.reader = reader
         self.batches = batches
         self.schedule = schedule
         self.ahead = max(1, ahead)
-        ring = BatchRing(count: self.ahead + 3, sampleShape: sampleShape)
+        self.ring = ring ?? BatchRing(count: self.ahead + 3, sampleShape: sampleShape)
         shared = Shared(jobs: schedule.jobs.count)
         statistics = reader.statistics
         start(threads: threads)
