@@ -53,7 +53,8 @@ let modules: [Target] = [
         dependencies: [
             "Graph", "NetworkSpecs", "DataSources", "HDF5", "LMDB",
             .product(name: "CSV", package: "CSV.swift"), .product(name: "Yams", package: "Yams"),
-        ]),
+        ],
+        resources: [.copy("Emulation/accelerators.yaml")]),
     .executableTarget(
         name: "feedbench",
         dependencies: [
@@ -64,7 +65,7 @@ let modules: [Target] = [
         name: "benchmarks",
         dependencies: ["Graph", "Experiments"],
         path: "benchmarks",
-        exclude: ["nets", "peers", "default.yaml", "standard.yaml", "read.yaml"]),
+        exclude: ["nets", "peers", "default.yaml", "standard.yaml", "read.yaml", "compressed.yaml", "emulate.yaml"]),
 ]
 
 // MARK: - Tests (one target per module)

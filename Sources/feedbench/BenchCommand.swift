@@ -31,6 +31,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "--source: samples per batch.") var batchSize: Int = 128
     @Option(help: "--source: measured epochs per configuration.") var repeats: Int = 3
     @Option(help: "--source: hidden layer sizes of the MLP trained in train mode.") var hidden: String = "512"
+    @Option(help: "--source: emulate accelerators of this profile (resnet50-h100, resnet50-a100, unet3d-h100, unet3d-a100, cosmoflow-h100) and find how many the data keeps busy; adds emulate to --modes.")
+    var accelerator: String?
     @Flag(help: "--source: skip the raw baseline (no copy of the data is written).") var noBaseline = false
     @Option(help: "--source: where the raw baseline is written (once, reused while the source is unchanged).")
     var dataDir = ".bench-data"
@@ -41,8 +43,11 @@ struct BenchCommand: ParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard Int.positiveList(hidden) != nil else { throw ValidationError("--hidden must be positive sizes such as 512 or 256,128") }
-        if config != nil && (keys.given || noBaseline || dataDir != ".bench-data") {
-            throw ValidationError("--data-key, --label-key, --no-baseline and --data-dir belong to the --source form; a config names them itself")
+        if config != nil && (keys.given || noBaseline || dataDir != ".bench-data" || accelerator != nil) {
+            throw ValidationError("--data-key, --label-key, --no-baseline, --data-dir and --accelerator belong to the --source form; a config names them itself")
+        }
+        if let accelerator, AcceleratorProfile.presets[accelerator] == nil {
+            throw ValidationError("--accelerator: unknown profile '\(accelerator)' (expected \(AcceleratorProfile.presetNames.joined(separator: ", ")); a custom profile goes in a config's accelerators: section)")
         }
     }
 
@@ -55,7 +60,7 @@ struct BenchCommand: ParsableCommand {
             parsed = try BenchmarkConfig.forSource(
                 source.location().path, keys: keys.keys, orders: orders.values, modes: modes.values, caches: cache.values,
                 batchSizes: [batchSize], repeats: repeats, hidden: Int.positiveList(hidden) ?? [512], baseline: !noBaseline,
-                dataDirectory: dataDir)
+                dataDirectory: dataDir, accelerator: accelerator)
         }
         BLASThreads.set(2)
         let runner = BenchmarkRunner(config: parsed, outputDirectory: out)
@@ -72,7 +77,8 @@ struct BenchCommand: ParsableCommand {
         }
         let finished = try runner.run()
         progress.finish()
-        print("wrote \(out)/results.csv (\(runner.rows.count) rows), summary.csv, report.html, config.yaml")
+        let emulated = runner.acceleratorRows.isEmpty ? "" : ", accelerators.csv (\(runner.acceleratorRows.count) rows)"
+        print("wrote \(out)/results.csv (\(runner.rows.count) rows), summary.csv\(emulated), report.html, config.yaml")
         if !finished {
             FileHandle.standardError.write(Data("interrupted: kept the \(runner.rows.count) rows measured so far\n".utf8))
             throw ExitCode(130)
@@ -90,9 +96,12 @@ struct ReportCommand: ParsableCommand {
         let rows = try ResultsCSV.read(results)
         let directory = URL(fileURLWithPath: results).deletingLastPathComponent().path
         let title = rows.first?.experiment.split(separator: "/").first.map(String.init) ?? "experiment"
-        let html = HTMLReport.render(rows, title: title)
+        // Emulate mode's rows, when the run left them beside results.csv.
+        let acceleratorsPath = (directory as NSString).appendingPathComponent("accelerators.csv")
+        let accelerators = FileManager.default.fileExists(atPath: acceleratorsPath) ? try AcceleratorColumns.read(acceleratorsPath) : []
+        let html = HTMLReport.render(rows, title: title, accelerators: accelerators)
         let path = (directory as NSString).appendingPathComponent("report.html")
         try AtomicFile.write(to: path) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
-        print("wrote \(path) from \(rows.count) rows")
+        print("wrote \(path) from \(rows.count) rows" + (accelerators.isEmpty ? "" : " and \(accelerators.count) accelerator rows"))
     }
 }

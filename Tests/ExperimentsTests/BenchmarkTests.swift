@@ -55,6 +55,14 @@ import Testing
         #expect(config.batchSizes == [32] && config.interleave)
         let again = try BenchmarkConfig(yaml: config.text)
         #expect(again.backends.map(\.name) == config.backends.map(\.name))
+        // --accelerator adds emulation, with data in memory as its calibration, cold included.
+        let emulate = try BenchmarkConfig.forSource("d.h5", caches: [.warm, .cold], accelerator: "resnet50-a100")
+        #expect(emulate.modes == [.read, .emulate])
+        #expect(emulate.backends.map(\.kind) == [.raw, .memory, .existing])
+        #expect(emulate.accelerators?.profile.computeSeconds == 0.435)
+        #expect(try BenchmarkConfig(yaml: emulate.text).accelerators?.profile.name == "resnet50-a100")
+        let cases = BenchmarkMatrix.cases(emulate) { _, _ in "f" }
+        #expect(!cases.contains { $0.backend?.kind == .memory && $0.cache == .cold })
     }
 }
 

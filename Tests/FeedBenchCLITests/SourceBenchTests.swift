@@ -37,6 +37,16 @@ import TestSupport
         #expect(bad.stderr.contains("images_labels.h5: no dataset 'data' (Caffe's HDF5Data needs 'data' and 'label'; the file holds 'images', 'labels', 'meta'; name others with --data-key / --label-key)"))
     }
 
+    @Test func anUnknownAcceleratorIsRefusedBeforeAnyWork() throws {
+        let out = makeTemporaryDirectory().path
+        let bad = try FeedBenchProcess(["bench", "--source", "datasets/digits/train.txt", "--accelerator", "tpu-v9", "--out", out])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--accelerator: unknown profile 'tpu-v9' (expected cosmoflow-h100, resnet50-a100, resnet50-h100, unet3d-a100, unet3d-h100"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/results.csv"))
+        let withConfig = try FeedBenchProcess(["bench", "benchmarks/default.yaml", "--accelerator", "resnet50-h100", "--out", out])
+        #expect(withConfig.status != 0 && withConfig.stderr.contains("--accelerator belong to the --source form"))
+    }
+
     @Test func inspectTrainAndConvertTakeTheKeys() throws {
         let plain = try FeedBenchProcess(["inspect", "datasets/fixtures/images_labels.h5"])
         #expect(plain.status == 0, "\(plain.stderr)")

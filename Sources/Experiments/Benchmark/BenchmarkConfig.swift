@@ -81,6 +81,9 @@ public struct BenchmarkConfig: Sendable {
         case pyLMDB = "py-lmdb"
         /// PyTorch's training step of the same MLP.
         case torch
+        /// DLIO (MLPerf Storage's benchmark) running the same accelerator profile on its own
+        /// HDF5 files of the same sample size (emulate mode).
+        case dlio
     }
 
     public var experiment: String
@@ -108,6 +111,8 @@ public struct BenchmarkConfig: Sendable {
     public var dataDirectory = ".bench-data"
     /// The config as written (copied beside the results).
     public var text = ""
+    /// Emulate mode: the accelerator profile and how it is emulated.
+    public var accelerators: EmulationSettings?
 
     /// Parses a config file; errors name the file, the key and the line.
     public init(contentsOf path: String) throws {
@@ -127,13 +132,16 @@ public struct BenchmarkConfig: Sendable {
         guard let root, let top = root.mapping else { throw SpecError("a benchmark config must be a YAML mapping") }
         text = yaml
         try Self.checkKeys(top, "", ["experiment", "dataset", "datasets", "backends", "orders", "cache", "batch_sizes", "prefetch",
-                                     "modes", "repeats", "warmup", "interleave", "network", "peers", "peer_samples", "data_dir"])
+                                     "modes", "repeats", "warmup", "interleave", "network", "peers", "peer_samples", "data_dir",
+                                     "accelerators"])
         experiment = top["experiment"]?.string ?? "experiment"
+        if let n = top["accelerators"] { accelerators = try EmulationSettings.parse(n) }
         var sets: [DataSet] = []
-        if let one = top["dataset"] { sets.append(try Self.dataSet(one, index: nil)) }
+        let profileShape = accelerators?.profile.sampleShape
+        if let one = top["dataset"] { sets.append(try Self.dataSet(one, index: nil, defaultShape: profileShape)) }
         if let many = top["datasets"] {
             guard let list = many.sequence else { throw SpecError("'datasets' must be a list", at: many) }
-            sets += try list.enumerated().map { try Self.dataSet($1, index: $0) }
+            sets += try list.enumerated().map { try Self.dataSet($1, index: $0, defaultShape: profileShape) }
         }
         guard !sets.isEmpty else { throw SpecError("missing key 'dataset' (what to store and read)", at: root) }
         datasets = sets
@@ -143,7 +151,11 @@ public struct BenchmarkConfig: Sendable {
         backends = try backendList.enumerated().map { try Self.backend($1, index: $0) }
         if let n = top["orders"] { orders = try Self.list(n, "orders") { SampleOrder(rawValue: $0) } }
         if let n = top["cache"] { caches = try Self.list(n, "cache") { CacheState(rawValue: $0) } }
-        if let n = top["modes"] { modes = try Self.list(n, "modes") { BenchmarkMode(rawValue: $0) } }
+        if let n = top["modes"] {
+            modes = try Self.list(n, "modes") { BenchmarkMode(rawValue: $0) }
+        } else if accelerators != nil {
+            modes = [.emulate]
+        }
         if let n = top["batch_sizes"] { batchSizes = try Self.list(n, "batch_sizes") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
         if let n = top["prefetch"] { prefetch = try Self.list(n, "prefetch") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } }
         if let n = top["repeats"] { repeats = try Self.integer(n, "repeats", minimum: 1) }
@@ -175,7 +187,20 @@ public struct BenchmarkConfig: Sendable {
             }
         }
         // Combinations that cannot run.
-        for (i, b) in backends.enumerated() where b.kind == .memory && caches.contains(.cold) {
+        if modes.contains(.emulate) {
+            guard let accelerators else {
+                throw SpecError("mode 'emulate' needs an 'accelerators' section (a profile: \(AcceleratorProfile.presetNames.joined(separator: ", ")) or custom)",
+                                at: top["modes"])
+            }
+            for set in datasets where set.source == nil {
+                try accelerators.checkMemory(sampleElements: set.shape.reduce(1, *), at: top["accelerators"])
+            }
+        } else if accelerators != nil {
+            throw SpecError("'accelerators' is set but 'modes' does not include emulate", at: top["modes"])
+        }
+        // Data in memory has no cold state: under emulation its cold cases are left out;
+        // elsewhere asking for them is a mistake.
+        for (i, b) in backends.enumerated() where b.kind == .memory && caches.contains(.cold) && !modes.contains(.emulate) {
             throw SpecError("backends[\(i)] '\(b.name)': cache 'cold' does not apply to data held in memory; drop 'cold' or the memory backend",
                             at: top["cache"])
         }
@@ -197,7 +222,7 @@ public struct BenchmarkConfig: Sendable {
         }
     }
 
-    private static func dataSet(_ node: Yams.Node, index: Int?) throws -> DataSet {
+    private static func dataSet(_ node: Yams.Node, index: Int?, defaultShape: [Int]?) throws -> DataSet {
         let key = index.map { "datasets[\($0)]" } ?? "dataset"
         guard let fields = node.mapping else { throw SpecError("'\(key)' must be {generate: {...}} or {source: SRC}", at: node) }
         try checkKeys(fields, "\(key): ", ["name", "generate", "source", "data_key", "label_key"])
@@ -220,6 +245,7 @@ public struct BenchmarkConfig: Sendable {
             if let n = g["shape"] { set.shape = try list(n, "\(key).generate.shape") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
             if let n = g["classes"] { set.classes = try integer(n, "\(key).generate.classes", minimum: 1) }
             if let n = g["seed"] { set.seed = UInt64(try integer(n, "\(key).generate.seed", minimum: 0)) }
+            if set.shape.isEmpty, let defaultShape { set.shape = defaultShape }  // the accelerator profile's sample
             guard set.samples >= 1, !set.shape.isEmpty else { throw SpecError("\(key).generate needs samples and shape", at: v) }
         }
         guard (set.source == nil) != set.shape.isEmpty else { throw SpecError("\(key) needs exactly one of generate and source", at: node) }

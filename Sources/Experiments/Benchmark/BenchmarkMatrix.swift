@@ -63,8 +63,10 @@ public enum BenchmarkMatrix {
         var cases: [BenchmarkCase] = []
         for d in config.datasets.indices {
             for backend in config.backends {
-                for mode in config.modes where mode != .write || backend.kind == .hdf5 {
-                    for cache in config.caches {
+                // Emulation searches run on their own (EmulationStage).
+                for mode in config.modes where mode != .emulate && (mode != .write || backend.kind == .hdf5) {
+                    // Data in memory has no cold state (a config asks for one only beside emulation).
+                    for cache in config.caches where !(backend.kind == .memory && cache == .cold) {
                         for order in config.orders {
                             for batch in config.batchSizes {
                                 for depth in config.prefetch {

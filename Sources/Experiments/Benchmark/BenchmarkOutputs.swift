@@ -25,12 +25,16 @@ final class BenchmarkOutputs {
 
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
-    /// Fills the ratios, then writes results.csv, summary.csv and report.html.
+    /// Emulate mode's rows so far (written to accelerators.csv when there are any).
+    var accelerators: [AcceleratorRow] = []
+
+    /// Fills the ratios, then writes results.csv, summary.csv, accelerators.csv and report.html.
     func write(_ rows: inout [ResultRow], skippedPeers: [String: String]) throws {
         ResultsCSV.fillRatios(&rows)
         try ResultsCSV.write(rows, to: path("results.csv"))
         try ResultsCSV.writeSummary(rows, to: path("summary.csv"))
-        let html = HTMLReport.render(rows, title: config.experiment)
+        if !accelerators.isEmpty { try AcceleratorColumns.write(accelerators, to: path("accelerators.csv")) }
+        let html = HTMLReport.render(rows, title: config.experiment, accelerators: accelerators)
         try AtomicFile.write(to: path("report.html")) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
     }
 }

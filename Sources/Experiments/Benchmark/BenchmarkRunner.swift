@@ -54,9 +54,31 @@ public final class BenchmarkRunner {
                 return false
             }
         }
+        if config.modes.contains(.emulate), let settings = config.accelerators {
+            var dlio: DLIOPeer?
+            if config.peers.contains(.dlio) {
+                let started = DLIOPeer.start()
+                dlio = started.peer
+                if let reason = started.reason {
+                    skippedPeers["dlio"] = reason
+                    log("peer skipped: dlio (\(reason))")
+                }
+            }
+            let stage = EmulationStage(config: config, settings: settings, measurement: measurement, only: only, dlio: dlio,
+                                       log: log, progress: progress, stop: { Self.interrupted.load(ordering: .relaxed) })
+            let finished = try stage.run { accelerators in
+                outputs.accelerators = accelerators
+                try outputs.write(&rows, skippedPeers: skippedPeers)
+            }
+            acceleratorRows = stage.rows
+            if !finished { return false }
+        }
         try outputs.write(&rows, skippedPeers: skippedPeers)
         return true
     }
+
+    /// Emulate mode's rows (also in DIR/accelerators.csv).
+    public private(set) var acceleratorRows: [AcceleratorRow] = []
 
     /// Starts the peer worker when a case needs it; drops (and notes) the cases of peers that
     /// cannot run here.

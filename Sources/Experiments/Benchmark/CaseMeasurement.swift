@@ -72,8 +72,8 @@ final class CaseMeasurement {
     private var layouts: [String: StoredLayout] = [:]
     private var networks: [Int: (graph: Graph<Float>, sgd: SGD<Float>)] = [:]
     private var torchBuiltFor: [Int]?
-    private let startedAt = ISO8601DateFormatter().string(from: Date())
-    private let host = ProcessInfo.processInfo.hostName
+    let startedAt = ISO8601DateFormatter().string(from: Date())
+    let host = ProcessInfo.processInfo.hostName
     /// Steps PyTorch's step is timed for in one epoch of its case.
     static let torchStepsPerEpoch = 40
 
@@ -83,6 +83,9 @@ final class CaseMeasurement {
         self.peers = peers
     }
 
+    /// The data set every layout of `d` is written from.
+    func baseSource(_ d: Int) throws -> any DataSource { try base(d) }
+
     private func base(_ d: Int) throws -> any DataSource {
         if let b = bases[d] { return b }
         let b = try store.baseSource(config.datasets[d])
@@ -90,7 +93,7 @@ final class CaseMeasurement {
         return b
     }
 
-    private func layout(_ backend: BenchmarkConfig.Backend, dataset d: Int) throws -> StoredLayout {
+    func layout(_ backend: BenchmarkConfig.Backend, dataset d: Int) throws -> StoredLayout {
         let key = "\(d)|\(backend.name)"
         if let l = layouts[key] { return l }
         let l = try store.open(backend, dataset: config.datasets[d], base: { try self.base(d) })
@@ -122,6 +125,14 @@ final class CaseMeasurement {
         row.host = host
         row.startedAt = startedAt
         return row
+    }
+
+    /// Drops the pages of every open layout that maps one of `files`.
+    func evictLayouts(sharing files: [String]) {
+        for other in layouts.values {
+            guard let theirs = other.files, !Set(theirs.files).isDisjoint(with: files) else { continue }
+            theirs.evictFromPageCache()
+        }
     }
 
     /// The case ready to run, or nil when it does not apply after all (the decode limit of
@@ -295,18 +306,27 @@ final class CaseMeasurement {
             }
         case .write:
             throw PeerError("write mode is measured by writeEpoch")
+        case .emulate:
+            throw PeerError("emulate mode is measured by EmulationStage")
         }
     }
 
     private var memories: [Int: StoredMemorySource] = [:]
+
+    /// Data set `d` held in memory in its stored element type (loaded once).
+    func storedMemory(_ d: Int) throws -> StoredMemorySource {
+        if let m = memories[d] { return m }
+        let m = try StoredMemorySource(loading: base(d))
+        memories[d] = m
+        return m
+    }
 
     /// One epoch of writing: the layout written again from the data held in memory in its
     /// stored type (uint8 images as a numpy array would hold them), into a scratch folder
     /// removed afterwards.
     private func writeEpoch(_ c: BenchmarkCase, _ backend: BenchmarkConfig.Backend, _ layout: StoredLayout) throws
         -> (Int, inout ResultRow, () -> Bool) throws -> Bool {
-        let memory = try memories[c.dataset] ?? StoredMemorySource(loading: base(c.dataset))
-        memories[c.dataset] = memory
+        let memory = try storedMemory(c.dataset)
         var options = backend.writer
         options.type = options.type ?? layout.source.storedType
         let target = "\(config.dataDirectory)/.write-\(getpid())"

@@ -19,6 +19,9 @@ public struct StoredLayout {
     public let keys: DatasetKeys
     /// Which stored files these are: the layout's folder, or the source's path.
     public let id: String
+    /// Opens another handle on the same files (nil where handles are shared: data in memory,
+    /// and LMDB, whose opening walks every record).
+    public var reopen: (() throws -> any DataSource)? = nil
 }
 
 /// Writes each backend's layout of a data set once, under `data_dir/<set>-<format>-<hash of
@@ -91,7 +94,8 @@ public final class LayoutStore {
             }
             return StoredLayout(source: source, files: source, format: Format(location.kind), layout: backend.layout,
                                 dtype: source.storedType?.rawValue ?? "", location: location, keys: .caffe,
-                                id: URL(fileURLWithPath: folder).lastPathComponent)
+                                id: URL(fileURLWithPath: folder).lastPathComponent,
+                                reopen: reopener(location, keys: .caffe, backend))
         }
     }
 
@@ -119,7 +123,15 @@ public final class LayoutStore {
         }
         return StoredLayout(source: source, files: files, format: Format(location.kind), layout: layout,
                             dtype: source.storedType?.rawValue ?? "", location: location, keys: keys,
-                            id: location.path + (keys == .caffe ? "" : " \(keys)"))
+                            id: location.path + (keys == .caffe ? "" : " \(keys)"), reopen: reopener(location, keys: keys, backend))
+    }
+
+    private func reopener(_ location: SourceLocation, keys: DatasetKeys, _ backend: BenchmarkConfig.Backend) -> (() throws -> any DataSource)? {
+        switch location.kind {
+        case .hdf5List, .hdf5File: return { [self] in try openHDF5(location.path, keys: keys, backend) }
+        case .raw: return { try RawSource(path: location.path) }
+        case .lmdb: return nil
+        }
     }
 
     private func openHDF5(_ path: String, keys: DatasetKeys, _ backend: BenchmarkConfig.Backend) throws -> HDF5ListSource {

@@ -6,7 +6,7 @@ import Foundation
 public enum HTMLReport {
     static let palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
 
-    public static func render(_ rows: [ResultRow], title: String) -> String {
+    public static func render(_ rows: [ResultRow], title: String, accelerators: [AcceleratorRow] = []) -> String {
         let summary = ResultsCSV.summarize(rows)
         var backends: [String] = []
         for s in summary where !backends.contains(s.first.backend) { backends.append(s.first.backend) }
@@ -75,6 +75,8 @@ public enum HTMLReport {
                 }, format: "%.1f%%", maximum: 100)
             }
         }
+        html += acceleratorSection(accelerators)
+        if summary.isEmpty { return html + "</body></html>\n" }
         html += "<h2>Summary (median, min, max over repeats)</h2>\n<table><tr>"
         let headers = ["experiment", "backend", "layout", "mode", "order", "cache", "batch", "prefetch", "repeats", "samples/s", "min", "max",
                        "step ms", "AU", "× raw", "resident before"]
@@ -89,6 +91,47 @@ public enum HTMLReport {
             html += "<tr>" + cells.enumerated().map { "<td\($0.offset < 6 ? " class=\"l\"" : "")>\(escape($0.element))</td>" }.joined() + "</tr>\n"
         }
         html += "</table>\n<p class=\"note\">Made by <code>feedbench bench</code>; <code>feedbench report results.csv</code> draws it again. MiB = 2<sup>20</sup> bytes.</p>\n</body></html>\n"
+        return html
+    }
+
+    /// Emulate mode: the accelerators each layout sustained, as bars and a table.
+    static func acceleratorSection(_ rows: [AcceleratorRow]) -> String {
+        let answers = rows.filter { $0.kind == .answer }
+        guard let first = answers.first else { return "" }
+        func f(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "" }
+        let experiments = Set(answers.map(\.experiment)).count > 1
+        let caches = Set(answers.map(\.cache)).count > 1
+        func label(_ r: AcceleratorRow) -> String {
+            var parts = [r.backend, r.order.rawValue]
+            if caches { parts.append(r.cache.rawValue) }
+            if experiments { parts.insert(r.experiment, at: 0) }
+            return parts.joined(separator: " · ")
+        }
+        var backends: [String] = []
+        for r in answers where !backends.contains(r.backend) { backends.append(r.backend) }
+        var html = String(format: "<h2>Accelerators kept busy: %@ (batch %d, %.4g s per batch, AU ≥ %.2f)</h2>\n",
+                          escape(first.profile), first.batchSize, first.computeSeconds, first.auThreshold)
+        html += chart(answers.map { r in
+            Bar(label: label(r), value: Double(r.accelerators), low: nil, high: nil,
+                color: palette[(backends.firstIndex(of: r.backend) ?? 0) % palette.count],
+                note: (r.predicted.map { "read-only predicts \($0)" } ?? "") + (r.limitReason.hasPrefix("reached") ? ", search limit" : "")
+                    + (r.potentialCaching ? ", potential caching" : ""))
+        }, format: "%.0f")
+        html += "<table><tr>"
+        let headers = ["experiment", "backend", "layout", "order", "cache", "accelerators", "samples/s", "MiB/s", "AU mean", "AU min",
+                       "read-only samples/s", "predicted", "limit", "potential caching"]
+        for (i, h) in headers.enumerated() { html += "<th\(i < 5 ? " class=\"l\"" : "")>\(h)</th>" }
+        html += "</tr>\n"
+        for r in answers {
+            let cells = [r.experiment, r.backend, r.layout, r.order.rawValue, r.cache.rawValue, String(r.accelerators),
+                         f(r.samplesPerSecond, "%.0f"), f(r.mibPerSecond, "%.0f"), f(r.auMean, "%.3f"), f(r.auMin, "%.3f"),
+                         f(r.readOnlySamplesPerSecond, "%.0f"), r.predicted.map(String.init) ?? "",
+                         (r.limit.map(String.init) ?? "") + (r.limitReason.hasPrefix("reached") ? " (reached)" : ""),
+                         r.potentialCaching ? "yes" : ""]
+            html += "<tr>" + cells.enumerated().map { "<td\($0.offset < 5 ? " class=\"l\"" : "")>\(escape($0.element))</td>" }.joined() + "</tr>\n"
+        }
+        html += "</table>\n"
+        html += "<p class=\"note\">An emulated accelerator waits for its batch, then sleeps the profile's compute time (no CPU, as a GPU). AU = compute after the first step / time after the first step (DLIO's definition), per accelerator; a layout sustains N when the mean over accelerators reaches the threshold (MLPerf Storage's rule; the minimum is shown beside it). Samples/s and AU are those of the probe at that N. Read-only: the same readers with no compute; predicted = read-only samples/s ÷ one accelerator's demand. Potential caching: the data could have been served from memory (a warm run of a data set smaller than memory, or files found resident), so the figure says nothing about the storage device.</p>\n"
         return html
     }
 

@@ -8,6 +8,8 @@ public enum BenchmarkMode: String, Sendable, CaseIterable {
     case train
     /// Writing the layout from data in memory (HDF5 layouts).
     case write
+    /// Emulated accelerators: how many each layout keeps busy (rows in accelerators.csv).
+    case emulate
 }
 
 /// Whether the files are in the page cache when an epoch starts.
@@ -32,6 +34,8 @@ public enum Format: String, Sendable, CaseIterable {
     case torch
     /// A compressed layout's stored chunks decoded from memory on all cores: its physical limit.
     case decodeLimit = "decode-limit"
+    /// DLIO (MLPerf Storage's benchmark) on its own files of the same sample size (emulate mode).
+    case dlio
 
     /// What the row stands for in comparisons.
     public enum Role: Sendable { case measured, baseline, peer }
@@ -39,7 +43,7 @@ public enum Format: String, Sendable, CaseIterable {
     public var role: Role {
         switch self {
         case .raw, .memory, .decodeLimit: return .baseline
-        case .h5py, .pyLMDB, .torch: return .peer
+        case .h5py, .pyLMDB, .torch, .dlio: return .peer
         case .hdf5, .lmdb: return .measured
         }
     }

@@ -1,0 +1,302 @@
+import DataSources
+import Foundation
+import Graph
+
+/// Emulate mode: for every backend × order × cache state, the most accelerators of the
+/// config's profile that the layout keeps at AU ≥ the threshold (`AcceleratorSearch`, each
+/// probe an `AcceleratorEmulator` run). Searches advance one probe per round, rounds in a
+/// seeded shuffled order, so drift in the machine's speed falls on every layout alike. After
+/// its search, each configuration runs one read-only probe (the same readers, no compute):
+/// the accelerators its read throughput predicts. Rows go to DIR/accelerators.csv after
+/// every round.
+final class EmulationStage {
+    let config: BenchmarkConfig
+    let settings: EmulationSettings
+    let measurement: CaseMeasurement
+    let only: [String]
+    let log: (String) -> Void
+    let progress: (String) -> Void
+    let stop: @Sendable () -> Bool
+    let dlio: DLIOPeer?
+    private(set) var rows: [AcceleratorRow] = []
+    private let rings = RingPool()
+
+    /// One configuration's search.
+    final class Target {
+        let dataset: Int
+        let label: String
+        let order: SampleOrder
+        let cache: CacheState
+        let template: AcceleratorRow
+        var search: AcceleratorSearch
+        let limitReason: String
+        /// FeedBench's emulator, or DLIO.
+        let emulator: AcceleratorEmulator?
+        let dlio: DLIOPeer.Workload?
+        var probes: [Int: AcceleratorRow] = [:]
+        var finished = false
+        var isMemory: Bool { template.format == .memory }
+
+        init(dataset: Int, label: String, order: SampleOrder, cache: CacheState, template: AcceleratorRow, limit: Int, limitReason: String,
+             emulator: AcceleratorEmulator?, dlio: DLIOPeer.Workload?) {
+            self.dataset = dataset
+            self.label = label
+            self.order = order
+            self.cache = cache
+            self.template = template
+            search = AcceleratorSearch(limit: limit)
+            self.limitReason = limitReason
+            self.emulator = emulator
+            self.dlio = dlio
+        }
+    }
+
+    init(config: BenchmarkConfig, settings: EmulationSettings, measurement: CaseMeasurement, only: [String], dlio: DLIOPeer?,
+         log: @escaping (String) -> Void, progress: @escaping (String) -> Void, stop: @escaping @Sendable () -> Bool) {
+        self.config = config
+        self.settings = settings
+        self.measurement = measurement
+        self.only = only
+        self.dlio = dlio
+        self.log = log
+        self.progress = progress
+        self.stop = stop
+    }
+
+    private var profile: AcceleratorProfile { settings.profile }
+
+    /// The searches of every configuration, layouts written and opened.
+    func targets() throws -> [Target] {
+        var targets: [Target] = []
+        for d in config.datasets.indices {
+            let set = config.datasets[d]
+            var noted = false
+            for backend in config.backends {
+                // The calibration: the data held in memory as stored (uint8 images stay uint8),
+                // converted per batch as the file layouts are, with no storage at all.
+                let layout: StoredLayout
+                if backend.kind == .memory {
+                    let stored = try measurement.storedMemory(d)
+                    layout = StoredLayout(source: stored, files: nil, format: .memory, layout: "\(stored.rowType.rawValue) in RAM (as stored)",
+                                          dtype: stored.rowType.rawValue, location: nil, keys: .caffe, id: "memory")
+                } else {
+                    layout = try measurement.layout(backend, dataset: d)
+                }
+                let source = layout.source
+                if source.sampleShape != profile.sampleShape && !noted {
+                    noted = true
+                    log("note: \(set.name) samples are \(source.sampleShape.map(String.init).joined(separator: "×")), the \(profile.name) profile's \(profile.sampleShape.map(String.init).joined(separator: "×")); demand is counted in samples")
+                }
+                let files = layout.files?.files ?? []
+                let emulator = AcceleratorEmulator(settings: settings, first: source, files: files, rings: rings,
+                                                   evictOthers: { [measurement] in measurement.evictLayouts(sharing: files) },
+                                                   open: layout.reopen ?? { source })
+                let (limit, reason) = try limits(emulator, name: source.name)
+                for cache in config.caches where !(backend.kind == .memory && cache == .cold) {
+                    for order in config.orders {
+                        let label = "\(backend.name), \(layout.layout), \(order.rawValue)"
+                        guard only.isEmpty || backend.kind == .memory || backend.kind == .raw || only.contains(where: { label.contains($0) }) else { continue }
+                        var row = template(d, cache: cache, order: order)
+                        row.backend = backend.name
+                        row.format = layout.format
+                        row.layout = layout.layout
+                        row.storedBytes = layout.files?.storedBytes ?? (backend.kind == .memory ? source.sampleCount * source.sampleElements * (source.storedType?.size ?? 4) : nil)
+                        row.layoutID = layout.id
+                        targets.append(Target(dataset: d, label: label, order: order, cache: cache, template: row, limit: limit,
+                                              limitReason: reason, emulator: emulator, dlio: nil))
+                    }
+                }
+            }
+            if let dlio {
+                // DLIO's own files: as many samples, each as many bytes (uint8) as the data set's.
+                let base = try measurement.baseSource(d)
+                let workload = try dlio.workload(name: set.name, samples: base.sampleCount,
+                                                 recordBytes: base.sampleElements * (base.storedType?.size ?? 1), profile: profile,
+                                                 settings: settings, dataDirectory: config.dataDirectory, log: log)
+                let limit = min(settings.maxAccelerators ?? DLIOPeer.defaultLimit, workload.samples / profile.batchSize)
+                for cache in config.caches {
+                    for order in config.orders {
+                        var row = template(d, cache: cache, order: order)
+                        row.backend = "dlio"
+                        row.format = .dlio
+                        row.layout = workload.layout
+                        row.storedBytes = workload.storedBytes
+                        row.layoutID = workload.id
+                        targets.append(Target(dataset: d, label: "dlio, \(workload.layout), \(order.rawValue)", order: order, cache: cache,
+                                              template: row, limit: limit,
+                                              limitReason: settings.maxAccelerators != nil ? "max_accelerators" : "DLIO probes at most \(DLIOPeer.defaultLimit) ranks on this machine",
+                                              emulator: nil, dlio: workload))
+                    }
+                }
+            }
+        }
+        return targets
+    }
+
+    /// The most accelerators a search may probe, and what sets it.
+    private func limits(_ emulator: AcceleratorEmulator, name: String) throws -> (Int, String) {
+        guard emulator.dataLimit >= 1 else {
+            throw DataSourceError(name, "\(emulator.sampleCount) samples hold no full batch of \(profile.batchSize) (the \(profile.name) profile's batch size)")
+        }
+        let each = settings.bytesPerAccelerator(sampleElements: emulator.sampleElements)
+        var memory = settings.memoryLimit(sampleElements: emulator.sampleElements)
+        if let available = Self.availableMemory() { memory = min(memory, Int(Double(available) * 0.8) / max(each, 1)) }
+        var candidates: [(Int, String)] = [
+            (emulator.dataLimit, "data set: \(emulator.sampleCount) samples give at most \(emulator.dataLimit) accelerators a batch of \(profile.batchSize) per epoch"),
+            (max(memory, 1), String(format: "memory: %.0f MiB of batch buffers per accelerator", Double(each) / 1_048_576)),
+        ]
+        if let m = settings.maxAccelerators { candidates.append((m, "max_accelerators")) }
+        return candidates.min { $0.0 < $1.0 }!
+    }
+
+    /// MemAvailable from /proc/meminfo, in bytes.
+    static func availableMemory() -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let kib = UInt64(parts[1]) { return kib * 1024 }
+        }
+        return nil
+    }
+
+    private func template(_ d: Int, cache: CacheState, order: SampleOrder) -> AcceleratorRow {
+        var row = AcceleratorRow()
+        row.experiment = config.datasets.count > 1 ? "\(config.experiment)/\(config.datasets[d].name)" : config.experiment
+        row.profile = profile.name
+        row.order = order
+        row.cache = cache
+        row.auThreshold = profile.auThreshold
+        row.batchSize = profile.batchSize
+        row.computeSeconds = profile.computeSeconds
+        row.demandSamplesPerSecond = profile.demandSamplesPerSecond
+        row.readerThreads = settings.readerThreads
+        row.prefetch = settings.prefetch
+        row.synchronous = settings.synchronous
+        row.blas = "OpenBLAS \(BLASKernels.coreName)"
+        row.host = measurement.host
+        row.startedAt = measurement.startedAt
+        return row
+    }
+
+    /// Runs every search to its answer; false when interrupted (rows so far are kept).
+    func run(write: ([AcceleratorRow]) throws -> Void) throws -> Bool {
+        let targets = try targets()
+        guard !targets.isEmpty else { return true }
+        log(String(format: "emulating %@: batch %d, %.4g s compute per batch (sd %.3g), AU ≥ %.2f; %d reader thread%@ and %d batches ahead per accelerator%@",
+                   profile.name, profile.batchSize, profile.computeSeconds, profile.computeSD, profile.auThreshold, settings.readerThreads,
+                   settings.readerThreads == 1 ? "" : "s", settings.prefetch, settings.synchronous ? ", synchronous steps" : ""))
+        var generator = SeededGenerator(seed: 11, stream: "emulate")
+        var round = 0
+        while targets.contains(where: { !$0.finished }) {
+            round += 1
+            let open = targets.indices.filter { !targets[$0].finished }
+            for (k, i) in open.shuffled(using: &generator).enumerated() {
+                let t = targets[i]
+                progress("emulate round \(round) [\(k + 1)/\(open.count)] \(t.template.experiment) \(t.label) \(t.cache.rawValue)")
+                guard try step(t, round: round) else {
+                    try write(rows)
+                    return false
+                }
+            }
+            try write(rows)
+        }
+        return true
+    }
+
+    /// The target's next probe, or its read-only probe and answer when the search is done.
+    private func step(_ t: Target, round: Int) throws -> Bool {
+        if let n = t.search.next {
+            guard var row = try probe(t, n, computeScale: 1) else { return false }
+            row.passed = (row.auMean ?? 0) >= profile.auThreshold
+            t.search.record(n, passed: row.passed!)
+            t.probes[n] = row
+            rows.append(row)
+            return true
+        }
+        // The search is over: what the readers deliver with no compute, at the answer's N.
+        let n = max(t.search.answer, 1)
+        var readOnly: AcceleratorRow?
+        if t.emulator != nil {
+            guard var r = try probe(t, n, computeScale: 0) else { return false }
+            r.kind = .readOnly
+            rows.append(r)
+            readOnly = r
+        }
+        var answer = t.probes[t.search.answer] ?? t.probes[1] ?? t.template
+        answer.kind = .answer
+        answer.accelerators = t.search.answer
+        answer.passed = t.search.answer >= 1
+        answer.limit = t.search.limit
+        answer.limitReason = t.search.reachedLimit ? "reached: " + t.limitReason : t.limitReason
+        if let r = readOnly?.samplesPerSecond {
+            answer.readOnlySamplesPerSecond = r
+            answer.predicted = Int(r / profile.demandSamplesPerSecond)
+        }
+        rows.append(answer)
+        t.finished = true
+        log(Self.line(answer))
+        return true
+    }
+
+    private func probe(_ t: Target, _ n: Int, computeScale: Double) throws -> AcceleratorRow? {
+        var row = t.template
+        row.accelerators = n
+        let seed = UInt64(n) &* 1_000_003 &+ UInt64(SampleOrder.allCases.firstIndex(of: t.order) ?? 0)
+        if let emulator = t.emulator {
+            guard let result = try emulator.probe(n, order: t.order, cache: t.cache, seed: seed, computeScale: computeScale, stop: stop) else {
+                return nil
+            }
+            row.epochs = result.epochs
+            row.steps = result.steps
+            row.seconds = result.seconds
+            row.samples = result.samples
+            row.samplesPerSecond = result.samplesPerSecond
+            if computeScale > 0 {
+                row.auMean = result.auMean
+                row.auMin = result.auMin
+            }
+            row.waitSeconds = result.waitSeconds
+            row.residentBefore = result.residentBefore
+        } else if let workload = t.dlio, let dlio {
+            let result = try dlio.probe(workload, accelerators: n, order: t.order, cache: t.cache, probeSeconds: settings.probeSeconds)
+            row.epochs = result.epochs
+            row.steps = result.steps
+            row.seconds = result.seconds
+            row.samples = result.samples
+            row.samplesPerSecond = result.samplesPerSecond
+            row.auMean = result.auMean
+            row.auMin = result.auMin
+            row.residentBefore = result.residentBefore
+        }
+        if let rate = row.samplesPerSecond, let bytes = row.storedBytes, let total = sampleCount(t), total > 0 {
+            row.mibPerSecond = rate * Double(bytes) / Double(total) / 1_048_576
+        }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        row.potentialCaching = (t.cache == .warm && Double(row.storedBytes ?? 0) < memory) || (row.residentBefore ?? 0) > 0.05
+            || t.template.format == .memory
+        row.peakRSSMiB = PreparedCase.peakRSSMiB()
+        if computeScale > 0 {
+            log(String(format: "  %@ %@ %@: %d accelerator%@, AU %.3f (min %.3f), %.0f samples/s%@", t.template.experiment, t.label, t.cache.rawValue, n,
+                       n == 1 ? "" : "s", row.auMean ?? 0, row.auMin ?? 0, row.samplesPerSecond ?? 0,
+                       (row.auMean ?? 0) >= profile.auThreshold ? "" : " — below \(profile.auThreshold)"))
+        }
+        return row
+    }
+
+    private func sampleCount(_ t: Target) -> Int? {
+        if let e = t.emulator { return e.sampleCount }
+        return t.dlio?.samples
+    }
+
+    /// The console line for a configuration's answer.
+    static func line(_ r: AcceleratorRow) -> String {
+        var text = String(format: "%@ %@ (%@) %@ %@: %d accelerator%@ at AU ≥ %.2f", r.experiment, r.backend, r.layout, r.order.rawValue,
+                          r.cache.rawValue, r.accelerators, r.accelerators == 1 ? "" : "s", r.auThreshold)
+        if r.accelerators >= 1, let rate = r.samplesPerSecond { text += String(format: ", %.0f samples/s", rate) }
+        if let mib = r.mibPerSecond, r.accelerators >= 1 { text += String(format: ", %.0f MiB/s", mib) }
+        if let p = r.predicted { text += ", read-only predicts \(p)" }
+        if r.limitReason.hasPrefix("reached") { text += " (search stopped at its limit: \(r.limitReason.dropFirst(9)))" }
+        if r.potentialCaching { text += " [potential caching]" }
+        return text
+    }
+}
