@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 NET ?= benchmarks/nets/mnist-mlp.yaml
 
-.PHONY: setup build release test bench standard step-bench read-bench compressed-bench peers clean
+.PHONY: setup build release test bench standard step-bench read-bench compressed-bench emulate-bench peers clean
 
 # Installs the Debian packages that are missing (apt-get update once, first).
 setup:
@@ -45,6 +45,10 @@ read-bench: release
 compressed-bench: release
 	.build/release/feedbench bench benchmarks/compressed.yaml --out bench-compressed
 
+# README's emulated-accelerator figures (ResNet-50 / H100 profile), with DLIO when installed.
+emulate-bench: release
+	.build/release/feedbench bench benchmarks/emulate.yaml --out bench-emulate
+
 # Training-step time, side by side with PyTorch when it is installed (make peers).
 step-bench: release
 	.build/release/benchmarks step --peers
@@ -52,6 +56,9 @@ step-bench: release
 # Python packages for the peer measurements and the fixture scripts.
 peers:
 	python3 -m pip install -q -r benchmarks/peers/requirements.txt
+	# DLIO 2.0.0 without its TensorFlow / DALI dependencies, plus the modules it imports.
+	python3 -m pip install -q --no-deps dlio_benchmark==2.0.0
+	python3 -m pip install -q -r benchmarks/peers/dlio-requirements.txt
 
 clean:
 	rm -rf .build

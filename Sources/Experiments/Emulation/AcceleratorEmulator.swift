@@ -17,7 +17,7 @@ public struct ProbeResult: Sendable, Equatable {
     public var au: [Double]
     /// Seconds each accelerator spent waiting for batches, on average.
     public var waitSeconds: Double
-    /// The lowest fraction of the files resident when an epoch started (cold: after dropping
+    /// The highest fraction of the files resident when an epoch started (cold: after dropping
     /// them; warm: before the probe).
     public var residentBefore: Double?
 
@@ -212,7 +212,7 @@ public final class AcceleratorEmulator: @unchecked Sendable {
         group.wait()
         if let error = state.error { throw error }
         if state.isStopped { return nil }
-        if cold { residentBefore = state.lowestResidency }
+        if cold { residentBefore = state.highestResidency }
         return ProbeResult(accelerators: n, epochs: epochs, steps: total, seconds: state.lastEnd - state.startTime,
                            samples: n * total * profile.batchSize, au: state.au, waitSeconds: state.waited / Double(n),
                            residentBefore: residentBefore)
@@ -288,7 +288,7 @@ private final class ProbeState: @unchecked Sendable {
 
     /// Releases every waiting thread (set once the probe's queues and barriers exist).
     var onCancel: () -> Void = {}
-    private(set) var lowestResidency = 1.0
+    private(set) var highestResidency = 0.0
 
     var isStopped: Bool { lock.withLock { stopped || error != nil } }
 
@@ -309,7 +309,7 @@ private final class ProbeState: @unchecked Sendable {
         if first { onCancel() }
     }
 
-    func noteResidency(_ r: Double) { lock.withLock { lowestResidency = min(lowestResidency, r) } }
+    func noteResidency(_ r: Double) { lock.withLock { highestResidency = max(highestResidency, r) } }
 
     func finish(accelerator: Int, end: Double, au value: Double, waited w: Double) {
         lock.withLock {
