@@ -37,6 +37,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "--source: where the raw baseline is written (once, reused while the source is unchanged).")
     var dataDir = ".bench-data"
     @OptionGroup var keys: KeyOptions
+    @Flag(help: "Print every row of results.csv as one JSON line on stdout when the run ends (the other lines go to stderr).")
+    var json = false
 
     func validate() throws {
         guard (config == nil) != (source == nil) else { throw ValidationError("give a config file or --source SRC (one of the two)") }
@@ -67,9 +69,10 @@ struct BenchCommand: ParsableCommand {
         runner.only = only.map { $0.split(separator: "|").map(String.init) } ?? []
         let progress = ProgressLine("", total: 1)
         runner.progress = { progress.show($0) }
+        let json = self.json
         runner.log = { line in
             progress.finish()
-            print(line)
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         }
         signal(SIGINT) { _ in
             BenchmarkRunner.interrupted.store(true, ordering: .relaxed)
@@ -78,7 +81,19 @@ struct BenchCommand: ParsableCommand {
         let finished = try runner.run()
         progress.finish()
         let emulated = runner.acceleratorRows.isEmpty ? "" : ", accelerators.csv (\(runner.acceleratorRows.count) rows)"
-        print("wrote \(out)/results.csv (\(runner.rows.count) rows), summary.csv\(emulated), report.html, config.yaml")
+        let wrote = "wrote \(out)/results.csv (\(runner.rows.count) rows), summary.csv\(emulated), report.html, config.yaml"
+        if json {
+            FileHandle.standardError.write(Data((wrote + "\n").utf8))
+            var rows = runner.rows
+            ResultsCSV.fillRatios(&rows)
+            for row in rows { print(ResultColumns.jsonLine(row)) }
+        } else {
+            print(wrote)
+        }
+        for d in DecisionMaker.decide(runner.rows, accelerators: runner.acceleratorRows) {
+            let line = (d.experiment.isEmpty ? "" : d.experiment + ": ") + d.recommendation
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        }
         if !finished {
             FileHandle.standardError.write(Data("interrupted: kept the \(runner.rows.count) rows measured so far\n".utf8))
             throw ExitCode(130)
@@ -88,13 +103,38 @@ struct BenchCommand: ParsableCommand {
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Draw report.html again from a results.csv (written beside it).")
+        commandName: "report",
+        abstract: "Draw report.html again from a results.csv (written beside it), or compare two runs.",
+        discussion: """
+            With one results.csv, report.html is drawn again beside it (with accelerators.csv when \
+            the run left one). With two, A and B, every configuration both ran is compared (B ÷ A of \
+            samples/s, noise marks kept): printed, and written to compare.html beside B.
+            """)
 
-    @Argument(help: "DIR/results.csv from `feedbench bench`.") var results: String
+    @Argument(help: "DIR/results.csv from `feedbench bench`; a second one (B) to compare with the first (A).")
+    var results: [String]
+
+    func validate() throws {
+        guard (1...2).contains(results.count) else { throw ValidationError("give one results.csv, or two to compare") }
+    }
 
     func run() throws {
-        let rows = try ResultsCSV.read(results)
-        let directory = URL(fileURLWithPath: results).deletingLastPathComponent().path
+        if results.count == 2 {
+            let a = try ResultsCSV.read(results[0]), b = try ResultsCSV.read(results[1])
+            let comparison = RunComparison(a, b)
+            guard !comparison.lines.isEmpty else {
+                throw UserError("\(results[0]) and \(results[1]) share no configuration (same backend, layout, mode, order, cache, batch and prefetch)")
+            }
+            print(comparison.text)
+            let directory = URL(fileURLWithPath: results[1]).deletingLastPathComponent().path
+            let path = (directory as NSString).appendingPathComponent("compare.html")
+            let html = comparison.html(titleA: results[0], titleB: results[1])
+            try AtomicFile.write(to: path) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
+            print("wrote \(path): \(comparison.lines.count) configurations compared")
+            return
+        }
+        let rows = try ResultsCSV.read(results[0])
+        let directory = URL(fileURLWithPath: results[0]).deletingLastPathComponent().path
         let title = rows.first?.experiment.split(separator: "/").first.map(String.init) ?? "experiment"
         // Emulate mode's rows, when the run left them beside results.csv.
         let acceleratorsPath = (directory as NSString).appendingPathComponent("accelerators.csv")
@@ -103,5 +143,8 @@ struct ReportCommand: ParsableCommand {
         let path = (directory as NSString).appendingPathComponent("report.html")
         try AtomicFile.write(to: path) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
         print("wrote \(path) from \(rows.count) rows" + (accelerators.isEmpty ? "" : " and \(accelerators.count) accelerator rows"))
+        for d in DecisionMaker.decide(rows, accelerators: accelerators) {
+            print((d.experiment.isEmpty ? "" : d.experiment + ": ") + d.recommendation)
+        }
     }
 }

@@ -31,6 +31,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the weights here at the end (and every --snapshot-every epochs).") var snapshot: String?
     @Option(help: "Also snapshot every N epochs.") var snapshotEvery: Int = 0
     @Option(help: "Write the per-epoch figures as CSV here.") var log: String?
+    @Flag(help: "Print each epoch's figures as one JSON line on stdout (the --log columns); other lines go to stderr.")
+    var json = false
     @OptionGroup var keys: KeyOptions
     @Option(help: "Compressed HDF5: threads that decode chunks (default: one per core).") var decodeThreads: Int?
     @Option(help: "Compressed HDF5: MiB of decoded chunks an epoch keeps at most (default: a quarter of memory).")
@@ -80,7 +82,7 @@ struct TrainCommand: ParsableCommand {
         do { graph = try Graph<Float>(spec: spec, seed: seed) } catch let e as GraphError { throw UserError("\(net ?? "--hidden"): \(e)") }
         if let initFrom {
             let start = try Snapshot.load(initFrom, into: graph)
-            print("initialised from \(initFrom)" + (start.epoch.map { " (epoch \($0))" } ?? ""))
+            say("initialised from \(initFrom)" + (start.epoch.map { " (epoch \($0))" } ?? ""))
         }
         var options = TrainingOptions()
         options.epochs = epochs
@@ -93,18 +95,23 @@ struct TrainCommand: ParsableCommand {
         options.snapshotEvery = snapshotEvery
         let sgd = SGD<Float>(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
         let trainer = try Trainer(graph: graph, optimizer: sgd, train: trainSource, test: testSource, options: options)
-        print("training on \(trainSource.name): \(trainSource.sampleCount) samples of \(trainSource.sampleShape), "
+        say("training on \(trainSource.name): \(trainSource.sampleCount) samples of \(trainSource.sampleShape), "
             + "\(graph.parameters.reduce(0) { $0 + $1.value.count }) parameters, batch \(batchSize), \(order.rawValue), prefetch \(prefetch)")
         var logRows: [[String]] = []
         let progress = ProgressLine("epoch", total: trainSource.sampleCount)
         defer { progress.finish() }
         try trainer.run(onEpoch: { m in
             progress.finish()
-            print(EpochLine.text(m, of: epochs))
+            print(json ? EpochLine.json(m) : EpochLine.text(m, of: epochs))
             logRows.append(EpochLine.csvRow(m))
             if let log { try CSVTable.write(header: EpochLine.csvHeader, rows: logRows, to: log) }
         }, progress: { done, _ in progress.update(done) })
-        if let snapshot { print("snapshot: \(snapshot)") }
+        if let snapshot { say("snapshot: \(snapshot)") }
+    }
+
+    /// A line for the user: stdout, or stderr when stdout carries JSON lines.
+    func say(_ line: String) {
+        if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
     }
 }
 
@@ -121,8 +128,13 @@ enum EpochLine {
         return s
     }
 
+    /// The CSV row's columns as one JSON line (`--json`).
+    static func json(_ m: EpochMetrics) -> String {
+        JSONLine.object(zip(csvHeader, csvRow(m)).filter { !$0.1.isEmpty }.map { ($0.0, $0.1, true) })
+    }
+
     static func csvRow(_ m: EpochMetrics) -> [String] {
-        func f(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
+        func f(_ x: Double?) -> String { ResultColumn.format(x) }
         return [String(m.epoch), f(m.trainLoss), f(m.trainAccuracy), f(m.testLoss), f(m.testAccuracy),
                 f(m.samplesPerSecond), f(m.waitShare), f(m.seconds)]
     }

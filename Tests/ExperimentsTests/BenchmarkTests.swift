@@ -7,7 +7,7 @@ import Testing
     func configError(_ yaml: String) -> String { errorText { _ = try BenchmarkConfig(yaml: yaml) } }
 
     @Test func shippedConfigsParse() throws {
-        for name in ["default", "standard", "read"] {
+        for name in ["default", "standard", "read", "compressed", "emulate"] {
             let config = try BenchmarkConfig(contentsOf: dataset("../benchmarks/\(name).yaml"))
             #expect(config.experiment == name)
             #expect(!config.backends.isEmpty && config.repeats >= 1)
@@ -20,6 +20,10 @@ import Testing
         #expect(read.interleave)
         #expect(Set(read.backends.map(\.phase)) == [1, 2])
         #expect(read.backends.contains { $0.decoder == .swiftProtobuf } && read.backends.contains { $0.readPath == .library })
+        let emulate = try BenchmarkConfig(contentsOf: dataset("../benchmarks/emulate.yaml"))
+        #expect(emulate.modes == [.emulate] && emulate.peers == [.dlio])
+        #expect(emulate.accelerators?.profile.name == "resnet50-h100" && emulate.accelerators?.prefetch == 1)
+        #expect(emulate.datasets.first?.shape == [3, 224, 224])
     }
 
     @Test func mistakesFailBeforeAnyWorkNamingTheKey() {
@@ -31,8 +35,6 @@ import Testing
             .contains("backends[0] 'lmdb': 'chunk' applies to hdf5 only, not lmdb"))
         #expect(configError("dataset: {generate: {samples: 10, shape: [4]}}\nbackends: [{format: hdf5, decoder: view}]")
             .contains("'decoder' applies to lmdb only, not hdf5"))
-        #expect(configError("dataset: {generate: {samples: 10, shape: [4]}}\nbackends: [{format: memory}]\ncache: [warm, cold]")
-            .contains("cache 'cold' does not apply to data held in memory"))
         #expect(configError(base + "orders: [random]").contains("'orders': 'random' is not allowed"))
         #expect(configError(base + "network: {hidden: [8], lr: 0.1}").contains("network.unknown key 'lr'"))
         #expect(configError("backends: [{format: raw}]").contains("missing key 'dataset'"))
@@ -103,7 +105,16 @@ import Testing
         #expect(back == [a, b])
         let header = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")[0]
         #expect(header.hasPrefix("experiment,backend,format,layout,dtype,order,cache,batch_size,prefetch,mode,repeat,samples,stored_bytes,seconds,samples_per_s,mib_per_s,step_ms_median,step_ms_p95,wait_s,compute_s,au,resident_before,resident_after,peak_rss_mib,ratio_to_raw,hdf5_version,lmdb_version,blas,host,started_at,"))
-        #expect(header.hasSuffix(",started_at,phase,read_amplification,ratio_to_limit,layout_id"))
+        #expect(header.hasSuffix(",started_at,phase,read_amplification,ratio_to_limit,layout_id,tool_version,config_hash"))
+        // The same row as a JSON line: names as in the CSV, numbers unquoted, empty columns left out.
+        var j = a
+        j.toolVersion = "0.2.0"
+        let line = ResultColumns.jsonLine(j)
+        #expect(line.hasPrefix("{\"experiment\":\"e\",\"backend\":\"h5, gzip\",\"format\":\"hdf5\",\"layout\":\"4 files, chunk 64, \\\"gzip\\\" 4\""))
+        #expect(line.contains("\"samples_per_s\":1234.5,") && line.contains("\"stored_bytes\":1099511627776,"))
+        #expect(line.contains("\"tool_version\":\"0.2.0\"") && !line.contains("step_ms_median"))
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        #expect(object?["repeat"] as? Int == 2 && object?["host"] as? String == "host,with,commas")
     }
 
     @Test func aFirstReleaseResultsFileStillReads() throws {
@@ -161,6 +172,21 @@ import Testing
         #expect(labels.filter { $0.hasPrefix("h5py, ") }.count == 2)
         #expect(labels.filter { $0.hasPrefix("py-lmdb, ") }.count == 2)
         #expect(labels.contains("h5py-getitem, 1 file, contiguous, shuffle"))
+    }
+
+    /// Data in memory has no cold state: beside cold cases of stored layouts it runs warm only.
+    @Test func memoryRunsWarmOnly() throws {
+        let config = try BenchmarkConfig(yaml: """
+            dataset: {name: t, generate: {samples: 10, shape: [4]}}
+            backends: [{name: raw, format: raw}, {name: memory, format: memory}]
+            cache: [warm, cold]
+            modes: [read]
+            peers: false
+            """)
+        let cases = BenchmarkMatrix.cases(config) { backend, _ in "\(backend.kind)" }
+        #expect(cases.filter { $0.label.hasPrefix("memory") }.count == 2)  // two orders, warm only
+        #expect(cases.filter { $0.label.hasPrefix("raw") }.count == 4)
+        #expect(cases.allSatisfy { !($0.label.hasPrefix("memory") && $0.cache == .cold) })
     }
 
     @Test func onlyKeepsTheBaselines() throws {

@@ -65,7 +65,7 @@ public enum BenchmarkMatrix {
             for backend in config.backends {
                 // Emulation searches run on their own (EmulationStage).
                 for mode in config.modes where mode != .emulate && (mode != .write || backend.kind == .hdf5) {
-                    // Data in memory has no cold state (a config asks for one only beside emulation).
+                    // Data in memory has no cold state: its cold cases are left out.
                     for cache in config.caches where !(backend.kind == .memory && cache == .cold) {
                         for order in config.orders {
                             for batch in config.batchSizes {

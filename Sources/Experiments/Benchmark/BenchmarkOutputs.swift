@@ -34,7 +34,7 @@ final class BenchmarkOutputs {
         try ResultsCSV.write(rows, to: path("results.csv"))
         try ResultsCSV.writeSummary(rows, to: path("summary.csv"))
         if !accelerators.isEmpty { try AcceleratorColumns.write(accelerators, to: path("accelerators.csv")) }
-        let html = HTMLReport.render(rows, title: config.experiment, accelerators: accelerators)
+        let html = HTMLReport.render(rows, title: config.experiment, accelerators: accelerators, skippedPeers: skippedPeers)
         try AtomicFile.write(to: path("report.html")) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
     }
 }

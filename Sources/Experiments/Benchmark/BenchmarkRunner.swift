@@ -33,6 +33,24 @@ public final class BenchmarkRunner {
 
     private var stopRequested: Bool { Self.interrupted.load(ordering: .relaxed) }
 
+    // The progress line's clock: epochs to run, epochs run, since when.
+    private var epochsTotal = 0, epochsDone = 0
+    private let started = Date()
+    private var epochClock = Date()
+
+    /// Shows `text` with the time so far and, once an epoch has run, an estimate of the time
+    /// left (the mean epoch so far times the epochs left; emulation, after them, not counted).
+    private func status(_ text: String) {
+        let elapsed = Date().timeIntervalSince(started)
+        func clock(_ t: Double) -> String { String(format: "%d:%02d", Int(t) / 60, Int(t) % 60) }
+        var line = "\(clock(elapsed)) elapsed"
+        if epochsDone > 0 && epochsTotal > epochsDone {
+            let perEpoch = Date().timeIntervalSince(epochClock) / Double(epochsDone)
+            line += ", about \(clock(perEpoch * Double(epochsTotal - epochsDone))) left"
+        }
+        progress("\(line) · \(text)")
+    }
+
     /// Runs everything; returns false when interrupted (the rows so far are written).
     @discardableResult
     public func run() throws -> Bool {
@@ -47,6 +65,8 @@ public final class BenchmarkRunner {
         let groups = Set(prepared.map(\.phase)).sorted().flatMap { phase in
             CacheState.allCases.map { cache in prepared.filter { $0.phase == phase && $0.spec.cache == cache } }
         }.filter { !$0.isEmpty }
+        epochsTotal = prepared.reduce(0) { $0 + $1.warmups(config.warmup) + config.repeats }
+        epochClock = Date()
         for group in groups {
             let finished = config.interleave ? try runInterleaved(group, outputs: outputs) : try runInTurn(group, outputs: outputs)
             if !finished {
@@ -107,10 +127,11 @@ public final class BenchmarkRunner {
     /// Each case runs its warm-up and repeats in turn; a line per configuration.
     private func runInTurn(_ group: [PreparedCase], outputs: BenchmarkOutputs) throws -> Bool {
         for (k, c) in group.enumerated() {
-            progress("[\(k + 1)/\(group.count)] \(c.describe)")
+            status("[\(k + 1)/\(group.count)] \(c.describe)")
             var measured: [ResultRow] = []
             for epoch in 0..<(c.warmups(config.warmup) + config.repeats) {
                 guard let row = try c.measure(epoch: epoch, stop: { self.stopRequested }) else { break }
+                epochsDone += 1
                 if epoch >= c.warmups(config.warmup) {
                     var row = row
                     row.repeatIndex = epoch - c.warmups(config.warmup) + 1
@@ -136,8 +157,9 @@ public final class BenchmarkRunner {
                 // Cold cases have no warm-up: their rounds start after the others' warm-up.
                 let epoch = round - (config.warmup - c.warmups(config.warmup))
                 guard epoch >= 0 else { continue }
-                progress("round \(round + 1)/\(rounds) [\(n + 1)/\(group.count)] \(c.describe)")
+                status("round \(round + 1)/\(rounds) [\(n + 1)/\(group.count)] \(c.describe)")
                 guard let row = try c.measure(epoch: epoch, stop: { self.stopRequested }) else { return false }
+                epochsDone += 1
                 if round >= config.warmup {
                     var row = row
                     row.repeatIndex = round - config.warmup + 1

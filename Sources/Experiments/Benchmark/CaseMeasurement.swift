@@ -74,6 +74,12 @@ final class CaseMeasurement {
     private var torchBuiltFor: [Int]?
     let startedAt = ISO8601DateFormatter().string(from: Date())
     let host = ProcessInfo.processInfo.hostName
+    /// The config's text as run, hashed (results.csv's config_hash).
+    lazy var configHash: String = {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in config.text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(format: "%016llx", h)
+    }()
     /// Steps PyTorch's step is timed for in one epoch of its case.
     static let torchStepsPerEpoch = 40
 
@@ -124,6 +130,8 @@ final class CaseMeasurement {
         row.blas = "OpenBLAS \(BLASKernels.coreName)"
         row.host = host
         row.startedAt = startedAt
+        row.toolVersion = FeedBenchVersion.current
+        row.configHash = configHash
         return row
     }
 

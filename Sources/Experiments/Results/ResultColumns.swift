@@ -10,6 +10,8 @@ public struct ResultColumn: Sendable {
     public let identifiesConfiguration: Bool
     let write: @Sendable (ResultRow) -> String
     let read: @Sendable (inout ResultRow, String) throws -> Void
+    /// Whether the value is a number (JSON lines write it unquoted).
+    var numeric = false
 
     /// A text column.
     static func text(_ name: String, _ key: WritableKeyPath<ResultRow, String> & Sendable, identity: Bool = false) -> ResultColumn {
@@ -21,21 +23,21 @@ public struct ResultColumn: Sendable {
         ResultColumn(name: name, identifiesConfiguration: identity, write: { String($0[keyPath: key]) }, read: { row, text in
             guard let value = text.isEmpty ? 0 : Int(text) else { throw ResultsError("column '\(name)': '\(text)' is not an integer") }
             row[keyPath: key] = value
-        })
+        }, numeric: true)
     }
 
     /// An optional integer column.
     static func optionalInteger(_ name: String, _ key: WritableKeyPath<ResultRow, Int?> & Sendable) -> ResultColumn {
         ResultColumn(name: name, identifiesConfiguration: false, write: { $0[keyPath: key].map(String.init) ?? "" }, read: { row, text in
             row[keyPath: key] = text.isEmpty ? nil : Int(text)
-        })
+        }, numeric: true)
     }
 
     /// An optional number column, written with six significant digits.
     static func number(_ name: String, _ key: WritableKeyPath<ResultRow, Double?> & Sendable) -> ResultColumn {
         ResultColumn(name: name, identifiesConfiguration: false, write: { ResultColumn.format($0[keyPath: key]) }, read: { row, text in
             row[keyPath: key] = text.isEmpty ? nil : Double(text)
-        })
+        }, numeric: true)
     }
 
     /// A column holding one of an enum's raw values.
@@ -93,10 +95,21 @@ public enum ResultColumns {
         .number("read_amplification", \.readAmplification),
         .number("ratio_to_limit", \.ratioToLimit),
         .text("layout_id", \.layoutID, identity: true),
+        .text("tool_version", \.toolVersion),
+        .text("config_hash", \.configHash),
     ]
 
     /// The column names, in order.
     public static var names: [String] { all.map(\.name) }
+
+    /// A row as one JSON object on one line: results.csv's columns by name, numbers as
+    /// numbers, empty columns left out.
+    public static func jsonLine(_ row: ResultRow) -> String {
+        JSONLine.object(all.compactMap { c -> (name: String, value: String, numeric: Bool)? in
+            let value = c.write(row)
+            return value.isEmpty ? nil : (c.name, value, c.numeric)
+        })
+    }
 
     /// The first release's columns: a results.csv with only these still reads back.
     static let firstRelease = 30
@@ -106,4 +119,31 @@ public enum ResultColumns {
 public struct ResultsError: FeedBenchError {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// JSON lines for scripts (`--json`): one object per line.
+public enum JSONLine {
+    /// Fields in order; numeric ones unquoted when they parse as finite numbers.
+    public static func object(_ fields: [(name: String, value: String, numeric: Bool)]) -> String {
+        "{" + fields.map { f in
+            let value = f.numeric && Double(f.value).map(\.isFinite) == true ? f.value : quote(f.value)
+            return quote(f.name) + ":" + value
+        }.joined(separator: ",") + "}"
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
 }

@@ -104,6 +104,10 @@ public struct ResultRow: Sendable, Equatable {
     public var ratioToLimit: Double?
     /// Which stored files the row read (FeedBench, its peers and its decode limit share it).
     public var layoutID = ""
+    /// The FeedBench release that measured the row.
+    public var toolVersion = ""
+    /// FNV-1a 64 of the config's text as run (DIR/config.yaml beside the results).
+    public var configHash = ""
 
     public init() {}
 

@@ -45,6 +45,12 @@ public enum ResultsCSV {
             min = v.first
             max = v.last
         }
+
+        /// max ÷ min (nil without a positive minimum).
+        public var spreadRatio: Double? {
+            guard let lo = min, let hi = max, lo > 0 else { return nil }
+            return hi / lo
+        }
     }
 
     /// One configuration: its repeats, with median, min and max of each figure.
@@ -55,6 +61,7 @@ public enum ResultsCSV {
         public var repeats: Int { rows.count }
         public var samplesPerSecond: Spread { Spread(rows.map(\.samplesPerSecond)) }
         public var mibPerSecond: Spread { Spread(rows.map(\.mibPerSecond)) }
+        public var seconds: Spread { Spread(rows.map(\.seconds)) }
         public var stepMs: Spread { Spread(rows.map(\.stepMsMedian)) }
         public var au: Spread { Spread(rows.map(\.au)) }
         public var waitShare: Spread { Spread(rows.map { r in r.waitSeconds.flatMap { w in r.seconds.map { w / $0 } } }) }
