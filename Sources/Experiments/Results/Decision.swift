@@ -176,6 +176,13 @@ public enum DecisionMaker {
                 }
             }
         }
+        // Stored layouts first (raw, HDF5, LMDB, then by name), each peer after them in the
+        // order of the layout it read; interleaved runs meet configurations in any order.
+        func rank(_ r: Decision.Row) -> Int { [Format.raw, .hdf5, .lmdb].firstIndex(of: r.format) ?? 3 }
+        let layouts = table.filter { !$0.isPeer }.sorted { (rank($0), $0.backend, $0.layout) < (rank($1), $1.backend, $1.layout) }
+        func home(_ r: Decision.Row) -> Int { layouts.firstIndex { $0.layoutID == r.layoutID && !r.layoutID.isEmpty } ?? layouts.count }
+        let peers = table.filter(\.isPeer).sorted { (home($0), $0.backend, $0.layout) < (home($1), $1.backend, $1.layout) }
+        table = layouts + peers
         var slots = Set<Slot>()
         for r in table { slots.formUnion(r.read.keys) }
         var decision = Decision(experiment: experiment, rows: table, slots: slots.sorted(), choice: nil, recommendation: "",
