@@ -68,6 +68,13 @@ import Testing
         #expect(text.contains("accelerators.max_accelerators 100000 would need"))
         #expect(text.contains("GiB of batch buffers (1 reader thread × 4 batches of 230 MiB float32 each, per accelerator)"))
         #expect(text.contains("allows at most"))
+        // A "no limit" figure whose byte count overflows 64-bit integers is refused, not a trap.
+        let huge = configError("""
+            dataset: {name: r, generate: {samples: 800}}
+            backends: [{format: raw}]
+            accelerators: {profile: resnet50-h100, max_accelerators: 100000000000}
+            """)
+        #expect(huge.contains("accelerators.max_accelerators 100000000000 would need"))
         let settings = EmulationSettings(profile: AcceleratorProfile.presets["resnet50-h100"]!)
         #expect(settings.memoryLimit(sampleElements: 3 * 224 * 224, physicalMemory: 24 << 30) == Int(Double(24 << 30) * 0.7) / (4 * 400 * 150_528 * 4))
     }

@@ -74,7 +74,7 @@ public final class AcceleratorEmulator: @unchecked Sendable {
     public func epochs(_ n: Int) -> Int {
         let perEpoch = Double(stepsPerEpoch(n)) * profile.computeSeconds
         guard perEpoch > 0 else { return 1 }
-        return max(1, Int((settings.probeSeconds / perEpoch).rounded(.up)))
+        return max(1, Int(min(settings.probeSeconds / perEpoch, 1e6).rounded(.up)))
     }
 
     private func handle(_ i: Int) throws -> any DataSource {

@@ -167,7 +167,7 @@ public struct EmulationSettings: Sendable {
             settings.readerThreads = n
         }
         if let v = fields["prefetch"] {
-            guard let n = v.int, n >= 1 else { throw SpecError("accelerators.prefetch must be an integer ≥ 1", at: v) }
+            guard let n = v.int, n >= 1, n <= 1024 else { throw SpecError("accelerators.prefetch must be an integer from 1 to 1024", at: v) }
             settings.prefetch = n
         }
         if let v = fields["probe_seconds"] {
@@ -191,8 +191,8 @@ public struct EmulationSettings: Sendable {
         let limit = memoryLimit(sampleElements: sampleElements)
         guard requested > limit else { return }
         let each = bytesPerAccelerator(sampleElements: sampleElements)
-        throw SpecError(String(format: "accelerators.max_accelerators %d would need %.1f GiB of batch buffers (%d reader thread%@ × %d batches of %.0f MiB float32 each, per accelerator); %.0f %% of this machine's %.1f GiB allows at most %d",
-                               requested, Double(requested * each) / 1_073_741_824, readerThreads, readerThreads == 1 ? "" : "s",
+        throw SpecError(String(format: "accelerators.max_accelerators %ld would need %.1f GiB of batch buffers (%ld reader thread%@ × %ld batches of %.0f MiB float32 each, per accelerator); %.0f %% of this machine's %.1f GiB allows at most %ld",
+                               requested, Double(requested) * Double(each) / 1_073_741_824, readerThreads, readerThreads == 1 ? "" : "s",
                                prefetch + 2, Double(profile.batchSize * sampleElements * 4) / 1_048_576,
                                Self.memoryShare * 100, Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, limit), at: node)
     }

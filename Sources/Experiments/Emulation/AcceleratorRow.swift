@@ -68,6 +68,8 @@ public enum AcceleratorColumns {
     typealias Column = (name: String, write: @Sendable (AcceleratorRow) -> String, read: @Sendable (inout AcceleratorRow, String) -> Void)
 
     static func number(_ x: Double?) -> String { ResultColumn.format(x) }
+    /// A number read back; non-finite text (nan, inf) reads as absent.
+    static func finite(_ text: String) -> Double? { Double(text).flatMap { $0.isFinite ? $0 : nil } }
 
     static let all: [Column] = [
         ("experiment", { $0.experiment }, { $0.experiment = $1 }),
@@ -81,19 +83,19 @@ public enum AcceleratorColumns {
         ("accelerators", { String($0.accelerators) }, { $0.accelerators = Int($1) ?? 0 }),
         ("epochs", { $0.epochs.map(String.init) ?? "" }, { $0.epochs = Int($1) }),
         ("steps", { $0.steps.map(String.init) ?? "" }, { $0.steps = Int($1) }),
-        ("seconds", { number($0.seconds) }, { $0.seconds = Double($1) }),
+        ("seconds", { number($0.seconds) }, { $0.seconds = finite($1) }),
         ("samples", { $0.samples.map(String.init) ?? "" }, { $0.samples = Int($1) }),
-        ("samples_per_s", { number($0.samplesPerSecond) }, { $0.samplesPerSecond = Double($1) }),
-        ("mib_per_s", { number($0.mibPerSecond) }, { $0.mibPerSecond = Double($1) }),
-        ("au_mean", { number($0.auMean) }, { $0.auMean = Double($1) }),
-        ("au_min", { number($0.auMin) }, { $0.auMin = Double($1) }),
-        ("au_threshold", { number($0.auThreshold) }, { $0.auThreshold = Double($1) ?? 0 }),
+        ("samples_per_s", { number($0.samplesPerSecond) }, { $0.samplesPerSecond = finite($1) }),
+        ("mib_per_s", { number($0.mibPerSecond) }, { $0.mibPerSecond = finite($1) }),
+        ("au_mean", { number($0.auMean) }, { $0.auMean = finite($1) }),
+        ("au_min", { number($0.auMin) }, { $0.auMin = finite($1) }),
+        ("au_threshold", { number($0.auThreshold) }, { $0.auThreshold = finite($1) ?? 0 }),
         ("passed", { $0.passed.map { $0 ? "true" : "false" } ?? "" }, { $0.passed = $1.isEmpty ? nil : $1 == "true" }),
-        ("wait_s", { number($0.waitSeconds) }, { $0.waitSeconds = Double($1) }),
-        ("resident_before", { number($0.residentBefore) }, { $0.residentBefore = Double($1) }),
+        ("wait_s", { number($0.waitSeconds) }, { $0.waitSeconds = finite($1) }),
+        ("resident_before", { number($0.residentBefore) }, { $0.residentBefore = finite($1) }),
         ("potential_caching", { $0.potentialCaching ? "true" : "false" }, { $0.potentialCaching = $1 == "true" }),
-        ("demand_samples_per_s", { number($0.demandSamplesPerSecond) }, { $0.demandSamplesPerSecond = Double($1) ?? 0 }),
-        ("read_only_samples_per_s", { number($0.readOnlySamplesPerSecond) }, { $0.readOnlySamplesPerSecond = Double($1) }),
+        ("demand_samples_per_s", { number($0.demandSamplesPerSecond) }, { $0.demandSamplesPerSecond = finite($1) ?? 0 }),
+        ("read_only_samples_per_s", { number($0.readOnlySamplesPerSecond) }, { $0.readOnlySamplesPerSecond = finite($1) }),
         ("predicted", { $0.predicted.map(String.init) ?? "" }, { $0.predicted = Int($1) }),
         ("limit", { $0.limit.map(String.init) ?? "" }, { $0.limit = Int($1) }),
         ("limit_reason", { $0.limitReason }, { $0.limitReason = $1 }),
@@ -102,12 +104,12 @@ public enum AcceleratorColumns {
         ("synchronous", { $0.synchronous ? "true" : "false" }, { $0.synchronous = $1 != "false" }),
         ("stored_bytes", { $0.storedBytes.map(String.init) ?? "" }, { $0.storedBytes = Int($1) }),
         ("layout_id", { $0.layoutID }, { $0.layoutID = $1 }),
-        ("peak_rss_mib", { number($0.peakRSSMiB) }, { $0.peakRSSMiB = Double($1) }),
+        ("peak_rss_mib", { number($0.peakRSSMiB) }, { $0.peakRSSMiB = finite($1) }),
         ("blas", { $0.blas }, { $0.blas = $1 }),
         ("host", { $0.host }, { $0.host = $1 }),
         ("started_at", { $0.startedAt }, { $0.startedAt = $1 }),
         ("batch_size", { String($0.batchSize) }, { $0.batchSize = Int($1) ?? 0 }),
-        ("compute_seconds", { number($0.computeSeconds) }, { $0.computeSeconds = Double($1) ?? 0 }),
+        ("compute_seconds", { number($0.computeSeconds) }, { $0.computeSeconds = finite($1) ?? 0 }),
     ]
 
     public static var names: [String] { all.map(\.name) }

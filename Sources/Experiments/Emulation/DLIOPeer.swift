@@ -132,7 +132,7 @@ public final class DLIOPeer {
     func probe(_ w: Workload, accelerators n: Int, order: SampleOrder, cache: CacheState, probeSeconds: Double) throws -> ProbeResult {
         let steps = w.samples / w.profile.batchSize / n
         guard steps >= 1 else { throw PeerError("dlio: \(w.samples) samples give \(n) ranks no full batch") }
-        let epochs = cache == .cold ? 1 : max(1, Int((probeSeconds / (Double(steps) * w.profile.computeSeconds)).rounded(.up)))
+        let epochs = cache == .cold ? 1 : max(1, Int(min(probeSeconds / (Double(steps) * w.profile.computeSeconds), 1e6).rounded(.up)))
         let (sampleShuffle, fileShuffle): (String, String)
         switch order {
         case .sequential: (sampleShuffle, fileShuffle) = ("off", "off")
@@ -231,7 +231,9 @@ public final class DLIOPeer {
         }
         process.waitUntilExit()
         pipe.fileHandleForReading.readabilityHandler = nil
-        collected.append(pipe.fileHandleForReading.readDataToEndOfFile())
+        // After a timeout, ranks mpirun left behind may still hold the pipe open: read only
+        // what has arrived rather than wait for its end.
+        if !timedOut { collected.append(pipe.fileHandleForReading.readDataToEndOfFile()) }
         var text = collected.text
         if timedOut { text += "\ntimed out after \(Int(timeout)) s (error)" }
         return (timedOut ? 124 : process.terminationStatus, text)

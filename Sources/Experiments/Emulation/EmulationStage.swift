@@ -146,7 +146,25 @@ final class EmulationStage {
             (max(memory, 1), String(format: "memory: %.0f MiB of batch buffers per accelerator", Double(each) / 1_048_576)),
         ]
         if let m = settings.maxAccelerators { candidates.append((m, "max_accelerators")) }
+        // Each accelerator runs its reader threads and one consumer thread; stay well inside
+        // what the process may start (a thread that cannot start would leave a probe waiting).
+        let threads = Self.threadBudget() / (settings.readerThreads + 1)
+        candidates.append((max(threads, 1), "threads: \(settings.readerThreads + 1) per accelerator within \(Self.threadBudget())"))
         return candidates.min { $0.0 < $1.0 }!
+    }
+
+    /// Threads a probe may start: half of what the process and the kernel allow, at most 4,096.
+    static func threadBudget() -> Int {
+        var budget = 4096
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(__RLIMIT_NPROC.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {
+            budget = min(budget, Int(clamping: limit.rlim_cur / 2))
+        }
+        if let text = try? String(contentsOfFile: "/proc/sys/kernel/threads-max", encoding: .utf8),
+           let max = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            budget = min(budget, max / 2)
+        }
+        return Swift.max(budget, 2)
     }
 
     /// MemAvailable from /proc/meminfo, in bytes.

@@ -312,7 +312,7 @@ public enum DecisionMaker {
         }
         // Reads only: the fastest shuffled reader, the smaller of those within 10 % of it.
         func score(_ i: Int) -> Double? {
-            let values = d.rows[i].read.filter { !$0.value.noisy && shuffled($0.key) }.compactMap { slot, f in best[slot].map { f.value / $0 } }
+            let values = d.rows[i].read.filter { !$0.value.noisy && shuffled($0.key) }.compactMap { slot, f in best[slot].flatMap { $0 > 0 ? f.value / $0 : nil } }
             return values.isEmpty ? nil : exp(values.map(log).reduce(0, +) / Double(values.count))
         }
         let scored = open.compactMap { i in score(i).map { (i, $0) } }
@@ -323,7 +323,10 @@ public enum DecisionMaker {
                 : "No layout can be named: no shuffled reads of a stored layout were measured."
             return
         }
-        let pick = scored.filter { $0.1 >= top * 0.9 }.min { bytes($0.0) < bytes($1.0) }!.0
+        guard let pick = scored.filter({ $0.1 >= top * 0.9 }).min(by: { bytes($0.0) < bytes($1.0) })?.0 else {
+            d.recommendation = "No layout can be named: no shuffled read was measured above zero samples/s."
+            return
+        }
         d.choice = d.rows[pick].backend
         d.recommendation = String(format: "Keep %@: %@ shuffled reads of the layouts measured%@.", name(pick),
                                   (score(pick) ?? 0) >= 0.98 ? "the fastest" : String(format: "within %.0f %% of the fastest", (1 - (score(pick) ?? 0)) * 100),

@@ -299,7 +299,7 @@ public enum HTMLReport {
         var order: [String] = []
         var colors: [String: String] = [:]
         for p in probes {
-            guard let au = p.auMean, p.accelerators >= 1 else { continue }
+            guard let au = p.auMean, au.isFinite, p.accelerators >= 1 else { continue }
             let key = label(p)
             if series[key] == nil { order.append(key); colors[key] = color(p.backend) }
             series[key, default: []].append((p.accelerators, au))

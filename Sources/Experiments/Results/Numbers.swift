@@ -34,6 +34,7 @@ public enum Numbers {
 
     /// Bytes in binary units: "1.5 GiB", "340 MiB", "12 KiB", "512 B".
     public static func bytes(_ x: Double) -> String {
+        guard x.isFinite else { return "" }
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var v = x, u = 0
         while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
