@@ -116,9 +116,17 @@ final class CaseMeasurement {
         return n
     }
 
+    /// The rows' experiment: the config's, with the data set's name when there are several.
+    func experimentName(dataset d: Int) -> String {
+        config.datasets.count > 1 ? "\(config.experiment)/\(config.datasets[d].name)" : config.experiment
+    }
+
+    /// The rows' `blas` column: the library and the kernels it runs.
+    static var blas: String { "OpenBLAS \(BLASKernels.coreName)" }
+
     private func template(_ c: BenchmarkCase) -> ResultRow {
         var row = ResultRow()
-        row.experiment = config.datasets.count > 1 ? "\(config.experiment)/\(config.datasets[c.dataset].name)" : config.experiment
+        row.experiment = experimentName(dataset: c.dataset)
         row.order = c.order
         row.cache = c.cache
         row.batchSize = c.batchSize
@@ -127,7 +135,7 @@ final class CaseMeasurement {
         row.phase = c.phase
         row.hdf5Version = HDF5Library.version
         row.lmdbVersion = lmdbVersion
-        row.blas = "OpenBLAS \(BLASKernels.coreName)"
+        row.blas = Self.blas
         row.host = host
         row.startedAt = startedAt
         row.toolVersion = FeedBenchVersion.current

@@ -179,7 +179,7 @@ final class EmulationStage {
 
     private func template(_ d: Int, cache: CacheState, order: SampleOrder) -> AcceleratorRow {
         var row = AcceleratorRow()
-        row.experiment = config.datasets.count > 1 ? "\(config.experiment)/\(config.datasets[d].name)" : config.experiment
+        row.experiment = measurement.experimentName(dataset: d)
         row.profile = profile.name
         row.order = order
         row.cache = cache
@@ -190,7 +190,7 @@ final class EmulationStage {
         row.readerThreads = settings.readerThreads
         row.prefetch = settings.prefetch
         row.synchronous = settings.synchronous
-        row.blas = "OpenBLAS \(BLASKernels.coreName)"
+        row.blas = CaseMeasurement.blas
         row.host = measurement.host
         row.startedAt = measurement.startedAt
         return row
@@ -260,31 +260,27 @@ final class EmulationStage {
         var row = t.template
         row.accelerators = n
         let seed = UInt64(n) &* 1_000_003 &+ UInt64(SampleOrder.allCases.firstIndex(of: t.order) ?? 0)
+        var probed: ProbeResult?
         if let emulator = t.emulator {
             guard let result = try emulator.probe(n, order: t.order, cache: t.cache, seed: seed, computeScale: computeScale, stop: stop) else {
                 return nil
             }
+            probed = result
+            row.waitSeconds = result.waitSeconds  // DLIO reports no wait of its own
+        } else if let workload = t.dlio, let dlio {
+            probed = try dlio.probe(workload, accelerators: n, order: t.order, cache: t.cache, probeSeconds: settings.probeSeconds)
+        }
+        if let result = probed {
             row.epochs = result.epochs
             row.steps = result.steps
             row.seconds = result.seconds
             row.samples = result.samples
             row.samplesPerSecond = result.samplesPerSecond
-            if computeScale > 0 {
+            row.residentBefore = result.residentBefore
+            if computeScale > 0 {  // a read-only probe has no AU
                 row.auMean = result.auMean
                 row.auMin = result.auMin
             }
-            row.waitSeconds = result.waitSeconds
-            row.residentBefore = result.residentBefore
-        } else if let workload = t.dlio, let dlio {
-            let result = try dlio.probe(workload, accelerators: n, order: t.order, cache: t.cache, probeSeconds: settings.probeSeconds)
-            row.epochs = result.epochs
-            row.steps = result.steps
-            row.seconds = result.seconds
-            row.samples = result.samples
-            row.samplesPerSecond = result.samplesPerSecond
-            row.auMean = result.auMean
-            row.auMin = result.auMin
-            row.residentBefore = result.residentBefore
         }
         if let rate = row.samplesPerSecond, let bytes = row.storedBytes, let total = sampleCount(t), total > 0 {
             row.mibPerSecond = rate * Double(bytes) / Double(total) / 1_048_576
