@@ -29,6 +29,10 @@ let systemLibraries: [Target] = [
     .systemLibrary(
         name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
         providers: [.apt(["libturbojpeg0-dev"])]),
+    // Open MPI, for runs over several ranks (`mpirun`).
+    .systemLibrary(
+        name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 ]
 
 // MARK: - Libraries and tools
@@ -40,6 +44,8 @@ let modules: [Target] = [
     .target(name: "NetworkSpecs", dependencies: ["Graph", .product(name: "Yams", package: "Yams")]),
     .target(name: "HDF5", dependencies: ["CHDF5"]),
     .target(name: "LMDB", dependencies: ["CLMDB"]),
+    // The ranks of a run: MPI's world under `mpirun`, one rank without it.
+    .target(name: "Ranks", dependencies: ["CMPI"]),
     .target(
         name: "DataSources",
         dependencies: [
@@ -51,14 +57,14 @@ let modules: [Target] = [
     .target(
         name: "Experiments",
         dependencies: [
-            "Graph", "NetworkSpecs", "DataSources", "HDF5", "LMDB",
+            "Graph", "NetworkSpecs", "DataSources", "HDF5", "LMDB", "Ranks",
             .product(name: "CSV", package: "CSV.swift"), .product(name: "Yams", package: "Yams"),
         ],
         resources: [.copy("Emulation/accelerators.yaml")]),
     .executableTarget(
         name: "feedbench",
         dependencies: [
-            "Graph", "NetworkSpecs", "DataSources", "HDF5", "LMDB", "Experiments",
+            "Graph", "NetworkSpecs", "DataSources", "HDF5", "LMDB", "Experiments", "Ranks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
     .executableTarget(
@@ -75,11 +81,12 @@ let tests: [Target] = [
     .testTarget(name: "GraphTests", dependencies: ["Graph", "NetworkSpecs", "TestSupport"]),
     .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
     .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
+    .testTarget(name: "RanksTests", dependencies: ["Ranks"]),
     .testTarget(name: "DataSourcesTests", dependencies: [
         "DataSources", "TestSupport", "HDF5", "LMDB", "Graph", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ]),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport", "DataSources", "Graph", "NetworkSpecs", "HDF5"]),
-    .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "TestSupport", "Graph", "DataSources", "Experiments"]),
+    .testTarget(name: "FeedBenchCLITests", dependencies: ["feedbench", "TestSupport", "Graph", "DataSources", "Experiments", "HDF5"]),
 ]
 
 let package = Package(
@@ -91,6 +98,7 @@ let package = Package(
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DataSources", targets: ["DataSources"]),
+        .library(name: "Ranks", targets: ["Ranks"]),
         .library(name: "Experiments", targets: ["Experiments"]),
         .executable(name: "feedbench", targets: ["feedbench"]),
     ],

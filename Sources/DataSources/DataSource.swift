@@ -50,6 +50,8 @@ public struct EpochOptions: Sendable {
     /// `shards` equal contiguous blocks (`samples / shards` each; the rest is left out, so
     /// every consumer takes the same number of steps) and this one reads block `shard`.
     public var shard = 0, shards = 1
+    /// This rank's share of the epoch when several ranks (`mpirun`) train or read together.
+    public var rankShard: RankShard?
     /// One of `lanes` reader threads of a consumer: this one reads batches `lane`,
     /// `lane + lanes`, … of the (shard's) epoch.
     public var lane = 0, lanes = 1

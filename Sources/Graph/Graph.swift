@@ -56,6 +56,12 @@ public final class Graph<Scalar: TensorScalar> {
     private let indexByName: [String: Int]
     private let functionOrder: [Int]
     private let backwardOrder: [Int]
+    /// For each step of `backwardOrder`, the parameters (indices into `parameters`) whose
+    /// gradient no later step writes; `gradientsFinalAtStart` for those no step writes.
+    private let gradientsFinalAfter: [[Int]]
+    private let gradientsFinalAtStart: [Int]
+    /// The order in which `backward(gradientReady:)` reports the parameters.
+    public var gradientReadyOrder: [Int] { gradientsFinalAtStart + gradientsFinalAfter.flatMap { $0 } }
     private(set) public var batchSize: Int = -1
 
     /// When true, `forward` and `backward` add each function's wall time to
@@ -204,6 +210,20 @@ public final class Graph<Scalar: TensorScalar> {
         self.diffArguments = diffArguments
         self.forwardSeconds = [Double](repeating: 0, count: built.count)
         self.backwardSeconds = [Double](repeating: 0, count: built.count)
+
+        // When each gradient is final: after the last step (in backward order) that writes it.
+        var finalAfter = [[Int]](repeating: [], count: backwardOrder.count)
+        var atStart: [Int] = []
+        for (p, parameter) in parameters.enumerated() {
+            let node = index[parameter.name]!
+            if let last = backwardOrder.lastIndex(where: { built[$0].inputs.contains(node) }) {
+                finalAfter[last].append(p)
+            } else {
+                atStart.append(p)
+            }
+        }
+        self.gradientsFinalAfter = finalAfter
+        self.gradientsFinalAtStart = atStart
     }
 
     /// Finds one cycle among the nodes Kahn's walk could not order, for the error message.
@@ -300,13 +320,28 @@ public final class Graph<Scalar: TensorScalar> {
 
     /// Runs backward from a diff of one at the loss; afterwards every parameter's
     /// `gradient` holds d(loss)/d(parameter) for the batch of the last `forward`.
-    public func backward() {
-        diffs[lossIndex]?.fill(1)
-        for i in backwardOrder {
+    ///
+    /// - Parameters:
+    ///   - seed: the loss's diff (`seed · d(loss)/d(parameter)` results). Data-parallel
+    ///     ranks seed with their batch's sample count, so summing the gradients over ranks
+    ///     and dividing by the samples of all ranks gives the mean of one large batch.
+    ///   - gradientReady: called with a parameter's index (into `parameters`) as soon as no
+    ///     later step writes its gradient, so its reduction over ranks can start while
+    ///     backward goes on; every parameter is reported exactly once.
+    public func backward(seed: Scalar = 1, gradientReady: ((Int) -> Void)? = nil) {
+        diffs[lossIndex]?.fill(seed)
+        if let gradientReady {
+            for p in gradientsFinalAtStart {
+                parameters[p].gradient.fill(0)
+                gradientReady(p)
+            }
+        }
+        for (k, i) in backwardOrder.enumerated() {
             let start = profiling ? ContinuousClock.now : nil
             nodes[i].operation!.backward(
                 inputArguments[i], output: values[i], outputDiff: diffs[i]!, into: diffArguments[i])
             if let start { backwardSeconds[i] += seconds(since: start) }
+            if let gradientReady { for p in gradientsFinalAfter[k] { gradientReady(p) } }
         }
     }
 

@@ -6,6 +6,7 @@ import Foundation
 import Graph
 import HDF5
 import LMDB
+import Ranks
 
 /// The `feedbench` command: how fast storage feeds a network, and which layout to keep.
 @main
@@ -17,11 +18,24 @@ struct FeedBench: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let error as FeedBenchError {
-            // Every library's error: one line naming the file and the problem, exit code 1.
-            exit(withError: UserError(error.description))
+            Ranks.current?.finish()
+        } catch let failure as RankFailure {
+            // Every rank agreed on one rank's error: rank 0 says it, and every rank ends.
+            let root = Ranks.current?.isRoot ?? true
+            Ranks.current?.finish()
+            if root { exit(withError: UserError(failure.description)) }
+            Glibc.exit(1)
         } catch {
-            exit(withError: error)
+            let message = (error as? FeedBenchError).map { UserError($0.description) } ?? error
+            if let ranks = Ranks.current, ranks.size > 1, !ranks.finished {
+                // An error on this rank alone, where the ranks do not compare notes: its line,
+                // then every rank ends (the others may be waiting for this one).
+                FileHandle.standardError.write(Data("Error: rank \(ranks.rank): \(message)\n".utf8))
+                ranks.abort(1)
+            }
+            // Under mpirun, before MPI starts (a bad option), every rank would print the same line.
+            if Ranks.launchedByMPI, Ranks.worldRankFromLauncher != 0 { Glibc.exit(exitCode(for: message).rawValue) }
+            exit(withError: message)
         }
     }
 

@@ -4,6 +4,7 @@ import Experiments
 import Foundation
 import Graph
 import NetworkSpecs
+import Ranks
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +35,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print each epoch's figures as one JSON line on stdout (the --log columns); other lines go to stderr.")
     var json = false
     @OptionGroup var keys: KeyOptions
+    @Flag(help: "Join MPI's world even when not started by mpirun (under mpirun this is automatic).") var mpi = false
+    @Flag(inversion: .prefixedNo, help: "Over ranks: start each gradient's reduction as soon as backward finishes it.")
+    var overlap = true
     @Option(help: "Compressed HDF5: threads that decode chunks (default: one per core).") var decodeThreads: Int?
     @Option(help: "Compressed HDF5: MiB of decoded chunks an epoch keeps at most (default: a quarter of memory).")
     var decodedCacheMib: Int?
@@ -63,7 +67,35 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLASThreads.set(2)
+        let ranks = try Ranks.start(force: mpi)  // ended by `FeedBench.main`, which knows whether every rank got there
+        // Ranks sharing a host share its cores: BLAS gets this rank's part of them.
+        BLASThreads.set(max(1, 2 / ranks.localSize))
+        // Every rank opens the data and builds the network; if one fails, all stop with its message.
+        let (trainSource, trainer) = try ranks.together { try prepare(ranks) }
+        let graph = trainer.graph
+        if ranks.isRoot {
+            say("training on \(trainSource.name): \(trainSource.sampleCount) samples of \(trainSource.sampleShape), "
+                + "\(graph.parameters.reduce(0) { $0 + $1.value.count }) parameters, batch \(batchSize), \(order.rawValue), prefetch \(prefetch)")
+            if let shard = trainer.rankShard {
+                say("\(ranks.size) ranks on \(ranks.nodes) host\(ranks.nodes == 1 ? "" : "s"), global batch \(batchSize * ranks.size): \(shard); "
+                    + "gradients summed with MPI_Allreduce\(overlap ? ", each started as soon as backward finishes it" : " after backward")")
+            }
+        }
+        var logRows: [[String]] = []
+        let progress = ranks.isRoot ? ProgressLine("epoch", total: trainSource.sampleCount) : nil
+        defer { progress?.finish() }
+        try trainer.run(onEpoch: { m in
+            guard ranks.isRoot else { return }
+            progress?.finish()
+            print(json ? EpochLine.json(m) : EpochLine.text(m, of: epochs))
+            logRows.append(EpochLine.csvRow(m))
+            if let log { try CSVTable.write(header: EpochLine.csvHeader, rows: logRows, to: log) }
+        }, progress: { done, _ in progress?.update(done) })
+        if ranks.isRoot, let snapshot { say("snapshot: \(snapshot)") }
+    }
+
+    /// Opens the data, builds the network and the trainer (on every rank).
+    func prepare(_ ranks: Ranks) throws -> (any DataSource, Trainer) {
         let cacheBytes = decodedCacheMib.map { $0 << 20 }
         let trainSource = try train.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize,
                                                     decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes)
@@ -82,7 +114,7 @@ struct TrainCommand: ParsableCommand {
         do { graph = try Graph<Float>(spec: spec, seed: seed) } catch let e as GraphError { throw UserError("\(net ?? "--hidden"): \(e)") }
         if let initFrom {
             let start = try Snapshot.load(initFrom, into: graph)
-            say("initialised from \(initFrom)" + (start.epoch.map { " (epoch \($0))" } ?? ""))
+            if ranks.isRoot { say("initialised from \(initFrom)" + (start.epoch.map { " (epoch \($0))" } ?? "")) }
         }
         var options = TrainingOptions()
         options.epochs = epochs
@@ -93,20 +125,9 @@ struct TrainCommand: ParsableCommand {
         options.prefetch = prefetch
         options.snapshotPath = snapshot
         options.snapshotEvery = snapshotEvery
+        options.overlapReduction = overlap
         let sgd = SGD<Float>(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
-        let trainer = try Trainer(graph: graph, optimizer: sgd, train: trainSource, test: testSource, options: options)
-        say("training on \(trainSource.name): \(trainSource.sampleCount) samples of \(trainSource.sampleShape), "
-            + "\(graph.parameters.reduce(0) { $0 + $1.value.count }) parameters, batch \(batchSize), \(order.rawValue), prefetch \(prefetch)")
-        var logRows: [[String]] = []
-        let progress = ProgressLine("epoch", total: trainSource.sampleCount)
-        defer { progress.finish() }
-        try trainer.run(onEpoch: { m in
-            progress.finish()
-            print(json ? EpochLine.json(m) : EpochLine.text(m, of: epochs))
-            logRows.append(EpochLine.csvRow(m))
-            if let log { try CSVTable.write(header: EpochLine.csvHeader, rows: logRows, to: log) }
-        }, progress: { done, _ in progress.update(done) })
-        if let snapshot { say("snapshot: \(snapshot)") }
+        return (trainSource, try Trainer(graph: graph, optimizer: sgd, train: trainSource, test: testSource, options: options, ranks: ranks))
     }
 
     /// A line for the user: stdout, or stderr when stdout carries JSON lines.
@@ -117,7 +138,8 @@ struct TrainCommand: ParsableCommand {
 
 /// The per-epoch line and CSV row of `feedbench train`.
 enum EpochLine {
-    static let csvHeader = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "samples_per_s", "data_wait_share", "seconds"]
+    static let csvHeader = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "samples_per_s", "data_wait_share", "seconds",
+                            "ranks", "compute_s", "data_wait_s", "communication_s", "weights_checksum"]
 
     static func text(_ m: EpochMetrics, of epochs: Int) -> String {
         var s = String(format: "epoch %d/%d  train loss %.4f", m.epoch, epochs, m.trainLoss)
@@ -125,6 +147,11 @@ enum EpochLine {
         if let l = m.testLoss { s += String(format: "  test loss %.4f", l) }
         if let a = m.testAccuracy { s += String(format: " acc %.2f%%", a * 100) }
         s += String(format: "  %.0f samples/s  data wait %.1f%%", m.samplesPerSecond, m.waitShare * 100)
+        if m.ranks > 1 || m.weightsChecksum != nil {
+            s += String(format: "  [%ld ranks, rank 0: compute %.2f s, data wait %.2f s, communication %.2f s;", m.ranks,
+                        m.computeSeconds, m.waitSeconds, m.communicationSeconds)
+            s += " weights \(String(m.weightsChecksum ?? 0, radix: 16)) on every rank]"
+        }
         return s
     }
 
@@ -136,6 +163,8 @@ enum EpochLine {
     static func csvRow(_ m: EpochMetrics) -> [String] {
         func f(_ x: Double?) -> String { ResultColumn.format(x) }
         return [String(m.epoch), f(m.trainLoss), f(m.trainAccuracy), f(m.testLoss), f(m.testAccuracy),
-                f(m.samplesPerSecond), f(m.waitShare), f(m.seconds)]
+                f(m.samplesPerSecond), f(m.waitShare), f(m.seconds),
+                String(m.ranks), f(m.computeSeconds), f(m.waitSeconds), f(m.communicationSeconds),
+                m.weightsChecksum.map { String($0, radix: 16) } ?? ""]
     }
 }

@@ -139,3 +139,45 @@ import Testing
         }
     }
 }
+
+/// How data-parallel ranks share an epoch.
+@Suite struct RankShardTests {
+    func batches(_ segments: SampleSegments, _ options: EpochOptions, rank: Int, ranks: Int, rule: RankShard.Rule) -> [[Int]] {
+        var options = options
+        options.rankShard = RankShard(rule: rule, rank: rank, ranks: ranks)
+        return EpochPlan.batches(EpochPlan.order(segments, options), options).map(Array.init)
+    }
+
+    /// N ranks × B: global batch k is the k-th slice of N·B of the one-process order and
+    /// rank r takes its r-th block of B; a last short global batch leaves later ranks empty.
+    @Test(arguments: [SampleOrder.sequential, .shuffle], [false, true])
+    func blocksRebuildTheOneProcessBatches(order: SampleOrder, dropLast: Bool) {
+        let segments = SampleSegments.single(103)
+        let options = EpochOptions(batchSize: 4, order: order, seed: 7, dropLast: dropLast)
+        let one = EpochPlan.batches(EpochPlan.order(segments, options), EpochOptions(batchSize: 12, order: order, seed: 7, dropLast: dropLast))
+        let ranks = (0..<3).map { batches(segments, options, rank: $0, ranks: 3, rule: .blocks) }
+        #expect(ranks.map(\.count) == (dropLast ? [8, 8, 8] : [9, 9, 8]))  // 103 = 8 × 12 + 7: ranks 0 and 1 share the 7
+        for (k, global) in one.enumerated() {
+            let joined = (0..<3).flatMap { r in k < ranks[r].count ? ranks[r][k] : [] }
+            #expect(joined == Array(global))
+        }
+    }
+
+    /// Whole files round-robin: each rank keeps the global order of its own files only.
+    @Test func filesRuleKeepsEachRanksFiles() {
+        let segments = SampleSegments(fileSizes: [10, 0, 7, 13, 5], chunkRows: [4, 4, 3, 5, 5])
+        let options = EpochOptions(batchSize: 4, order: .shuffle, seed: 3)
+        let global = EpochPlan.order(segments, options)
+        let fileOf = { (i: Int) in i < 10 ? 0 : i < 17 ? 2 : i < 30 ? 3 : 4 }
+        var seen: [Int] = []
+        for rank in 0..<2 {
+            let mine = batches(segments, options, rank: rank, ranks: 2, rule: .files).flatMap { $0 }
+            #expect(mine.allSatisfy { fileOf($0) % 2 == rank })
+            #expect(mine == global.filter { fileOf($0) % 2 == rank })
+            seen += mine
+        }
+        #expect(seen.sorted() == Array(0..<35))
+        #expect(RankShard(files: 5, rank: 0, ranks: 2).rule == .files)
+        #expect(RankShard(files: 1, rank: 0, ranks: 2).rule == .blocks)
+    }
+}

@@ -1,5 +1,8 @@
+import Foundation
 import Graph
+import NetworkSpecs
 import Testing
+import TestSupport
 
 @Suite struct TrainingTests {
     /// XOR with a 2-8-2 MLP, full batch: SGD with momentum reaches 100 % accuracy.
@@ -124,5 +127,59 @@ import Testing
         let a = try Graph<Float>(spec: .mlp(inputShape: [4], hidden: [3], classes: 2), seed: 5)
         let b = try Graph<Float>(spec: .mlp(inputShape: [4], hidden: [3, 6], classes: 2), seed: 5)
         #expect(a.parameter(named: "fc1.W")!.value.scalars == b.parameter(named: "fc1.W")!.value.scalars)
+    }
+}
+
+/// What data-parallel ranks rely on: a seeded backward, gradients reported as soon as
+/// they are final, and an update that scales the summed gradients.
+@Suite struct RankStepTests {
+    func tiedAutoencoder() throws -> Graph<Float> {
+        let spec = try NetworkSpec(contentsOf: URL(fileURLWithPath: repositoryPath("benchmarks/nets/tied-autoencoder.yaml")))
+        let graph = try Graph<Float>(spec: spec, seed: 5)
+        try graph.feedRandom(batch: 6, seed: 2)
+        try graph.forward()
+        return graph
+    }
+
+    /// W is written by three nodes (two dense uses and the l2 penalty): it is reported once,
+    /// after the last of them, with the gradient it ends with; the seed scales every gradient.
+    @Test func gradientsAreReportedOnceWhenFinalAndScaleWithTheSeed() throws {
+        let graph = try tiedAutoencoder()
+        graph.backward()
+        let plain = graph.parameters.map(\.gradient.scalars)
+        var reported: [Int] = []
+        var atReport: [Int: [Float]] = [:]
+        graph.backward(seed: 3) { p in
+            reported.append(p)
+            atReport[p] = graph.parameters[p].gradient.scalars
+        }
+        #expect(reported.sorted() == Array(graph.parameters.indices))
+        #expect(reported == graph.gradientReadyOrder)
+        // W and b feed the first dense node, the last one backward runs.
+        #expect(Set(reported.suffix(2).map { graph.parameters[$0].name }) == ["W", "b"])
+        for (p, parameter) in graph.parameters.enumerated() {
+            #expect(atReport[p] == parameter.gradient.scalars, "\(parameter.name) was written after it was reported")
+            for (scaled, one) in zip(parameter.gradient.scalars, plain[p]) {
+                #expect(abs(scaled - 3 * one) <= 1e-5 * max(1, abs(3 * one)), "\(parameter.name)")
+            }
+        }
+    }
+
+    /// `step(gradientScale: s)` is the step on gradients multiplied by s, decay and momentum included.
+    @Test func scaledStepEqualsStepOnScaledGradients() throws {
+        let a = try tiedAutoencoder(), b = try tiedAutoencoder()
+        let sgdA = SGD<Float>(learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+        let sgdB = SGD<Float>(learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+        for _ in 0..<3 {
+            a.backward(seed: 4)
+            b.backward()
+            sgdA.step(a, gradientScale: 0.25)
+            sgdB.step(b)
+            try a.forward()
+            try b.forward()
+        }
+        for (p, q) in zip(a.parameters, b.parameters) {
+            for (x, y) in zip(p.value.scalars, q.value.scalars) { #expect(abs(x - y) <= 1e-5 * max(1, abs(y)), "\(p.name)") }
+        }
     }
 }

@@ -44,6 +44,38 @@ public enum TimedEpoch {
         return timing
     }
 
+    /// The loop for ranks that step together: it asks `consume` for one step after another,
+    /// with this rank's next batch while it has one and `nil` after its batches run out (or
+    /// with the error its read threw), so the rank still meets the others' collectives.
+    /// `consume` returns false when every rank is done; it stops reading after an error.
+    public static func runTogether(_ iterator: any BatchIterator, expectedBatches: Int = 0,
+                                   consume: (Batch?, Error?) throws -> Bool) throws -> EpochTiming {
+        let clock = ContinuousClock()
+        var timing = EpochTiming()
+        timing.stepMilliseconds.reserveCapacity(expectedBatches)
+        let start = clock.now
+        var reading = true
+        while true {
+            let t0 = clock.now
+            var batch: Batch?
+            var failure: Error?
+            if reading {
+                do { batch = try iterator.next() } catch { failure = error }
+                reading = batch != nil
+            }
+            let t1 = clock.now
+            let more = try consume(batch, failure)
+            let t2 = clock.now
+            timing.waitSeconds += seconds(t1 - t0)
+            guard more else { break }
+            timing.computeSeconds += seconds(t2 - t1)
+            timing.stepMilliseconds.append(seconds(t2 - t1) * 1000)
+            timing.samples += batch?.count ?? 0
+        }
+        timing.seconds = seconds(clock.now - start)
+        return timing
+    }
+
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }

@@ -24,8 +24,9 @@ public final class SGD<Scalar: TensorScalar> {
     /// A parameter's velocity, if a step has run.
     public func velocity(of name: String) -> Tensor<Scalar>? { velocities[name] }
 
-    /// Updates every parameter of `graph` from the gradients of the last `backward`.
-    public func step(_ graph: Graph<Scalar>) {
+    /// Updates every parameter of `graph` from the gradients of the last `backward`, each
+    /// multiplied by `gradientScale` first (data-parallel ranks pass 1 / samples of all ranks).
+    public func step(_ graph: Graph<Scalar>, gradientScale: Scalar = 1) {
         if velocityList.count != graph.parameters.count {
             velocityList = graph.parameters.map { p in
                 if let v = velocities[p.name] { return v }
@@ -35,7 +36,7 @@ public final class SGD<Scalar: TensorScalar> {
             }
         }
         for (p, v) in zip(graph.parameters, velocityList) {
-            update(weight: p.value.pointer, gradient: p.gradient.pointer, velocity: v.pointer, count: p.value.count)
+            update(weight: p.value.pointer, gradient: p.gradient.pointer, velocity: v.pointer, count: p.value.count, scale: gradientScale)
         }
     }
 
@@ -43,7 +44,7 @@ public final class SGD<Scalar: TensorScalar> {
     @_specialize(where Scalar == Double)
     private func update(
         weight: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
-        velocity: UnsafeMutablePointer<Scalar>, count: Int
+        velocity: UnsafeMutablePointer<Scalar>, count: Int, scale: Scalar
     ) {
         let lr = learningRate, m = momentum, decay = weightDecay
         let parts = count >= 1 << 16 ? threads : 1
@@ -51,7 +52,13 @@ public final class SGD<Scalar: TensorScalar> {
         let body: @Sendable (Int) -> Void = { part in
             let start = count * part / parts, end = count * (part + 1) / parts
             let w = w.pointer, g = g.pointer, v = v.pointer
-            if decay == 0 {
+            if scale != 1 {
+                for i in start..<end {
+                    let vi = m * v[i] + scale * g[i] + decay * w[i]
+                    v[i] = vi
+                    w[i] -= lr * vi
+                }
+            } else if decay == 0 {
                 for i in start..<end {
                     let vi = m * v[i] + g[i]
                     v[i] = vi

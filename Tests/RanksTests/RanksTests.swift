@@ -1,0 +1,32 @@
+import Ranks
+import Testing
+
+/// A run without mpirun: one rank, every collective the identity, errors passed through as
+/// the agreed failure. (Two ranks are tested through `mpirun` in FeedBenchCLITests.)
+@Suite struct SingleRankTests {
+    struct Broken: Error, CustomStringConvertible { var description: String { "data.h5: no dataset 'label'" } }
+
+    @Test func oneRankNeedsNoMPI() throws {
+        let ranks = Ranks.single
+        #expect(ranks.rank == 0 && ranks.size == 1 && !ranks.usesMPI && ranks.isRoot && ranks.leadsNode)
+        #expect(try ranks.allreduce([1.5, -2], .sum) == [1.5, -2])
+        #expect(try ranks.allgather(42 as UInt64) == [42])
+        #expect(try ranks.broadcast("x", from: 0) == "x")
+        var values: [Float] = [1, 2, 3]
+        try values.withUnsafeMutableBufferPointer { try ranks.allreduce($0.baseAddress!, count: 3) }
+        #expect(values == [1, 2, 3])
+        #expect(try ranks.startAllreduce(&values, count: 3).test())
+        try ranks.barrier()
+    }
+
+    @Test func anErrorBecomesTheAgreedFailure() throws {
+        #expect(try Ranks.single.together { 7 } == 7)
+        do {
+            try Ranks.single.together { throw Broken() }
+            Issue.record("no error")
+        } catch let failure as RankFailure {
+            #expect(failure.rank == 0)
+            #expect(failure.description == "data.h5: no dataset 'label'")
+        }
+    }
+}
