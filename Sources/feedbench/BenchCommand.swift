@@ -3,6 +3,7 @@ import DataSources
 import Experiments
 import Foundation
 import Graph
+import Ranks
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +14,8 @@ struct BenchCommand: ParsableCommand {
             to measure your own list file, .h5, LMDB or raw folder as it is stored, beside the raw baseline (written \
             once from it). Writes DIR/results.csv (one row per measured epoch), DIR/summary.csv (median, min, max \
             over repeats), DIR/report.html and DIR/config.yaml (the config as run). Ctrl-C stops after the epoch in \
-            progress and keeps the rows measured.
+            progress and keeps the rows measured. Under mpirun every rank reads (or trains on) its share of each \
+            configuration at the same time and rank 0 writes the rows (column ranks).
             """)
 
     @Argument(help: "The experiment config (YAML), such as benchmarks/default.yaml.") var config: String?
@@ -39,6 +41,7 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var keys: KeyOptions
     @Flag(help: "Print every row of results.csv as one JSON line on stdout when the run ends (the other lines go to stderr).")
     var json = false
+    @Flag(help: "Join MPI's world even when not started by mpirun (under mpirun this is automatic).") var mpi = false
 
     func validate() throws {
         guard (config == nil) != (source == nil) else { throw ValidationError("give a config file or --source SRC (one of the two)") }
@@ -64,15 +67,26 @@ struct BenchCommand: ParsableCommand {
                 batchSizes: [batchSize], repeats: repeats, hidden: Int.positiveList(hidden) ?? [512], baseline: !noBaseline,
                 dataDirectory: dataDir, accelerator: accelerator)
         }
-        BLASThreads.set(2)
+        let ranks = try Ranks.start(force: mpi)  // ended by `FeedBench.main`
+        // Ranks sharing a host share its two cores.
+        BLASThreads.set(max(1, 2 / ranks.localSize))
         let runner = BenchmarkRunner(config: parsed, outputDirectory: out)
+        runner.ranks = ranks
         runner.only = only.map { $0.split(separator: "|").map(String.init) } ?? []
         let progress = ProgressLine("", total: 1)
-        runner.progress = { progress.show($0) }
         let json = self.json
-        runner.log = { line in
-            progress.finish()
-            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        if ranks.isRoot {
+            runner.progress = { progress.show($0) }
+            runner.log = { line in
+                progress.finish()
+                if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+            }
+            if ranks.size > 1 {
+                runner.log("\(ranks.size) ranks on \(ranks.nodes) host\(ranks.nodes == 1 ? "" : "s"): each reads its share of every configuration "
+                           + "(whole files round-robin when a layout has at least \(ranks.size) files, else blocks of each global batch)")
+            }
+        } else {
+            runner.log = { _ in }
         }
         signal(SIGINT) { _ in
             BenchmarkRunner.interrupted.store(true, ordering: .relaxed)
@@ -80,6 +94,7 @@ struct BenchCommand: ParsableCommand {
         }
         let finished = try runner.run()
         progress.finish()
+        guard ranks.isRoot else { return }
         let emulated = runner.acceleratorRows.isEmpty ? "" : ", accelerators.csv (\(runner.acceleratorRows.count) rows)"
         let wrote = "wrote \(out)/results.csv (\(runner.rows.count) rows), summary.csv\(emulated), report.html, config.yaml"
         if json {

@@ -105,7 +105,7 @@ import Testing
         #expect(back == [a, b])
         let header = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")[0]
         #expect(header.hasPrefix("experiment,backend,format,layout,dtype,order,cache,batch_size,prefetch,mode,repeat,samples,stored_bytes,seconds,samples_per_s,mib_per_s,step_ms_median,step_ms_p95,wait_s,compute_s,au,resident_before,resident_after,peak_rss_mib,ratio_to_raw,hdf5_version,lmdb_version,blas,host,started_at,"))
-        #expect(header.hasSuffix(",started_at,phase,read_amplification,ratio_to_limit,layout_id,tool_version,config_hash"))
+        #expect(header.hasSuffix(",started_at,phase,read_amplification,ratio_to_limit,layout_id,tool_version,config_hash,ranks,au_min"))
         // The same row as a JSON line: names as in the CSV, numbers unquoted, empty columns left out.
         var j = a
         j.toolVersion = "0.2.0"
@@ -137,7 +137,7 @@ import Testing
         let path = makeTemporaryDirectory().appendingPathComponent("summary.csv").path
         try ResultsCSV.writeSummary(rows, to: path)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-        #expect(lines[0] == "experiment,backend,format,layout,dtype,order,cache,batch_size,prefetch,mode,repeats,samples_per_s_median,samples_per_s_min,samples_per_s_max,step_ms_median,step_ms_min,step_ms_max,au_median,au_min,au_max,ratio_to_raw_median,resident_before_median,phase,layout_id")
+        #expect(lines[0] == "experiment,backend,format,layout,dtype,order,cache,batch_size,prefetch,mode,repeats,samples_per_s_median,samples_per_s_min,samples_per_s_max,step_ms_median,step_ms_min,step_ms_max,au_median,au_min,au_max,ratio_to_raw_median,resident_before_median,phase,layout_id,ranks")
         #expect(lines.count == 2 && lines[1].contains(",3,200,100,300,"))
     }
 

@@ -129,6 +129,48 @@ struct MPIRun {
         #expect(lines.first?.hasPrefix("Error: rank 1: \(second): 'data': the chunk at [60, 0, 0, 0] does not decode") == true, "\(run.stderr)")
     }
 
+    /// `mpirun -n 2 feedbench bench`: each rank reads its share at the same time, rank 0
+    /// writes rows that count every rank's samples, cold epochs start with nothing resident
+    /// on the host, and the cases that do not run over ranks are named.
+    @Test func benchOverTwoRanks() throws {
+        let config = path("mpi.yaml")
+        try """
+            experiment: mpi-test
+            dataset:
+              name: small
+              generate: {samples: 600, shape: [1, 8, 8], classes: 10, seed: 1}
+            backends:
+              - {name: raw, format: raw}
+              - {name: hdf5-contiguous, format: hdf5, files: 3}
+              - {name: lmdb, format: lmdb}
+            orders: [shuffle]
+            cache: [warm, cold]
+            batch_sizes: [32]
+            prefetch: [2]
+            modes: [read, train]
+            repeats: 2
+            warmup: 1
+            network: {hidden: [16], learning_rate: 0.01, momentum: 0.9}
+            peers: true
+            data_dir: \(path("data"))
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try MPIRun(ranks: 2, ["bench", config, "--out", path("out")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("not measured over 2 ranks: h5py, h5py-getitem, py-lmdb, torch"), "\(run.stdout)")
+        #expect(run.stdout.components(separatedBy: "wrote ").count == 2)  // rank 0 alone writes and prints
+        let rows = try ResultsCSV.read(path("out/results.csv"))
+        #expect(rows.count == 3 * 2 * 2 * 2)  // backends × caches × modes × repeats
+        for row in rows {
+            #expect(row.ranks == 2)
+            #expect(row.samples == 600, "\(row.backend) \(row.mode.rawValue): every rank's samples")
+            if row.cache == .cold { #expect(row.residentBefore == 0, "\(row.backend) cold: \(row.residentBefore ?? -1) resident") }
+            if row.mode == .train {
+                let au = try #require(row.au), least = try #require(row.auMin)
+                #expect(least <= au && least > 0)
+            }
+        }
+    }
+
     /// A bad option under mpirun: one line, not one per rank.
     @Test func aBadOptionIsReportedOnce() throws {
         let run = try MPIRun(ranks: 2, ["train", "--train", "x.h5", "--hidden", "8", "--epochs", "0"], timeout: 60)

@@ -3,6 +3,7 @@ import Foundation
 import Graph
 import HDF5
 import LMDB
+import Ranks
 import Synchronization
 
 /// Runs an experiment: the matrix's cases (`BenchmarkMatrix`), on layouts written once
@@ -25,6 +26,9 @@ public final class BenchmarkRunner {
     public var log: (String) -> Void = { print($0) }
     /// The progress line (stderr; the command draws it only on a terminal).
     public var progress: (String) -> Void = { _ in }
+    /// The ranks measuring together under mpirun: each reads (or trains on) its share of
+    /// every configuration at the same time; rank 0 writes the outputs.
+    public var ranks: Ranks = .single
 
     public init(config: BenchmarkConfig, outputDirectory: String) {
         self.config = config
@@ -54,12 +58,18 @@ public final class BenchmarkRunner {
     /// Runs everything; returns false when interrupted (the rows so far are written).
     @discardableResult
     public func run() throws -> Bool {
-        let outputs = try BenchmarkOutputs(directory: outputDirectory, config: config)
-        let store = LayoutStore(dataDirectory: config.dataDirectory, batchSizeHint: config.batchSizes.max() ?? 128, log: log)
+        let outputs = ranks.isRoot ? try BenchmarkOutputs(directory: outputDirectory, config: config) : nil
+        let store = LayoutStore(dataDirectory: config.dataDirectory, batchSizeHint: config.batchSizes.max() ?? 128,
+                                log: ranks.isRoot ? log : { _ in })
         var cases = BenchmarkMatrix.cases(config, only: only, folder: store.folder)
+        if ranks.size > 1 { dropCasesNotRunOverRanks(&cases) }
         let peers = try startPeers(for: &cases)
-        let measurement = CaseMeasurement(config: config, store: store, peers: peers)
-        let prepared = try cases.compactMap { try measurement.prepare($0) }
+        let measurement = CaseMeasurement(config: config, store: store, peers: peers, ranks: ranks)
+        // Rank 0 writes the layouts that are missing; the other ranks open them after it.
+        var prepared: [PreparedCase] = []
+        for turn in ranks.size > 1 ? [true, false] : [ranks.isRoot] {
+            try ranks.together { if turn == ranks.isRoot { prepared = try cases.compactMap { try measurement.prepare($0) } } }
+        }
         // Within a phase, warm cases run before cold ones: a cold epoch evicts files that a warm
         // epoch beside it would otherwise find missing.
         let groups = Set(prepared.map(\.phase)).sorted().flatMap { phase in
@@ -70,11 +80,14 @@ public final class BenchmarkRunner {
         for group in groups {
             let finished = config.interleave ? try runInterleaved(group, outputs: outputs) : try runInTurn(group, outputs: outputs)
             if !finished {
-                try outputs.write(&rows, skippedPeers: skippedPeers)
+                try outputs?.write(&rows, skippedPeers: skippedPeers)
                 return false
             }
         }
-        if config.modes.contains(.emulate), let settings = config.accelerators {
+        if config.modes.contains(.emulate), let settings = config.accelerators, ranks.size > 1 {
+            skippedPeers["emulate mode"] = "emulated accelerators are not spread over MPI ranks yet; run emulate mode without mpirun"
+            log("not measured over \(ranks.size) ranks: emulate mode (\(settings.profile.name)); run it without mpirun")
+        } else if config.modes.contains(.emulate), let settings = config.accelerators {
             var dlio: DLIOPeer?
             if config.peers.contains(.dlio) {
                 let started = DLIOPeer.start()
@@ -87,14 +100,35 @@ public final class BenchmarkRunner {
             let stage = EmulationStage(config: config, settings: settings, measurement: measurement, only: only, dlio: dlio,
                                        log: log, progress: progress, stop: { Self.interrupted.load(ordering: .relaxed) })
             let finished = try stage.run { accelerators in
-                outputs.accelerators = accelerators
-                try outputs.write(&rows, skippedPeers: skippedPeers)
+                outputs?.accelerators = accelerators
+                try outputs?.write(&rows, skippedPeers: skippedPeers)
             }
             acceleratorRows = stage.rows
             if !finished { return false }
         }
-        try outputs.write(&rows, skippedPeers: skippedPeers)
+        try outputs?.write(&rows, skippedPeers: skippedPeers)
         return true
+    }
+
+    /// Over several ranks, FeedBench's own reads and training are measured; the cases that
+    /// run in one process of their own (the Python peers, PyTorch's step, the decode limit,
+    /// writing) are left out and named in the report.
+    private func dropCasesNotRunOverRanks(_ cases: inout [BenchmarkCase]) {
+        let why = "not measured over MPI ranks yet; run it without mpirun"
+        cases.removeAll { c in
+            let name: String?
+            switch c.reader {
+            case .backend: name = c.mode == .write ? "write mode" : nil
+            case .peer(let p, _): name = p.rawValue
+            case .torch: name = BenchmarkConfig.Peer.torch.rawValue
+            case .decodeLimit: name = "decode limit"
+            }
+            if let name { skippedPeers[name] = why }
+            return name != nil
+        }
+        if !skippedPeers.isEmpty {
+            log("not measured over \(ranks.size) ranks: " + skippedPeers.keys.sorted().joined(separator: ", ") + " (run them without mpirun)")
+        }
     }
 
     /// Emulate mode's rows (also in DIR/accelerators.csv).
@@ -125,7 +159,7 @@ public final class BenchmarkRunner {
     }
 
     /// Each case runs its warm-up and repeats in turn; a line per configuration.
-    private func runInTurn(_ group: [PreparedCase], outputs: BenchmarkOutputs) throws -> Bool {
+    private func runInTurn(_ group: [PreparedCase], outputs: BenchmarkOutputs?) throws -> Bool {
         for (k, c) in group.enumerated() {
             status("[\(k + 1)/\(group.count)] \(c.describe)")
             var measured: [ResultRow] = []
@@ -140,14 +174,14 @@ public final class BenchmarkRunner {
             }
             rows += measured
             if let summary = Self.line(measured) { log(summary) }
-            try outputs.write(&rows, skippedPeers: skippedPeers)
+            try outputs?.write(&rows, skippedPeers: skippedPeers)
             if stopRequested { return false }
         }
         return true
     }
 
     /// Every case reads one epoch per round, in a new seeded order of cases each round.
-    private func runInterleaved(_ group: [PreparedCase], outputs: BenchmarkOutputs) throws -> Bool {
+    private func runInterleaved(_ group: [PreparedCase], outputs: BenchmarkOutputs?) throws -> Bool {
         let rounds = config.warmup + config.repeats
         var generator = SeededGenerator(seed: 7, stream: "interleave")
         var measured = [[ResultRow]](repeating: [], count: group.count)
@@ -167,7 +201,7 @@ public final class BenchmarkRunner {
                     rows.append(row)
                 }
             }
-            if round >= config.warmup { try outputs.write(&rows, skippedPeers: skippedPeers) }
+            if round >= config.warmup { try outputs?.write(&rows, skippedPeers: skippedPeers) }
             log("round \(round + 1) of \(rounds) done\(round < config.warmup ? " (warm-up)" : "")")
         }
         for m in measured { if let summary = Self.line(m) { log(summary) } }

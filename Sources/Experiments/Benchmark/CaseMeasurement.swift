@@ -3,6 +3,7 @@ import Foundation
 import Graph
 import HDF5
 import LMDB
+import Ranks
 
 /// A case ready to measure: its layout open, its row template filled, its trainer built.
 public final class PreparedCase {
@@ -12,6 +13,8 @@ public final class PreparedCase {
     let measureEpoch: (_ epoch: Int, _ row: inout ResultRow, _ stop: () -> Bool) throws -> Bool
     /// Drops the layout's files from memory, through every open source that maps them.
     var evict: () -> Void = {}
+    /// The ranks measuring together (one without mpirun).
+    var ranks: Ranks = .single
 
     init(spec: BenchmarkCase, template: ResultRow, layout: StoredLayout?,
          measureEpoch: @escaping (Int, inout ResultRow, () -> Bool) throws -> Bool) {
@@ -32,26 +35,62 @@ public final class PreparedCase {
     /// Measures one epoch: drops the files first when cold, reads them in first when warm and
     /// something evicted them, records residency before and after, the figures, and peak RSS.
     /// Nil when `stop` cut the epoch short (not a measurement).
+    ///
+    /// Over ranks, one rank per host drops (or reads in) the host's files, every rank starts
+    /// the epoch at a barrier, and the row holds every rank's samples over the slowest rank's
+    /// epoch, the slowest step and wait, the mean and lowest AU, the highest residency.
     func measure(epoch: Int, stop: () -> Bool) throws -> ResultRow? {
         var row = template
         if let files = layout?.files {
             if spec.cache == .cold {
+                // Every rank lets go of its own mappings of the files (pages another process
+                // maps cannot be dropped); then one rank per host drops the host's pages.
                 evict()
-            } else if PageCache.residency(files.files) < 0.999 {
+                if ranks.size > 1 {
+                    try ranks.barrier()
+                    if ranks.leadsNode { evict() }
+                }
+            } else if ranks.leadsNode, PageCache.residency(files.files) < 0.999 {
                 PageCache.warm(files.files)
             }
+            try ranks.barrier()
             row.residentBefore = PageCache.residency(files.files)
         }
-        guard try measureEpoch(epoch, &row, stop) else { return nil }
+        try ranks.barrier()
+        // Ctrl-C cannot end one rank's epoch alone: over ranks, epochs run to their end.
+        guard try measureEpoch(epoch, &row, ranks.size > 1 ? { false } : stop) else { return nil }
+        if let files = layout?.files { row.residentAfter = PageCache.residency(files.files) }
+        row.peakRSSMiB = Self.peakRSSMiB()
+        if ranks.size > 1 { try combineRanks(&row) }
         if let seconds = row.seconds, seconds > 0 {
             row.samplesPerSecond = Double(row.samples) / seconds
             if let bytes = row.storedBytes, let count = layout?.source.sampleCount, count > 0 {
                 row.mibPerSecond = Double(bytes) * Double(row.samples) / Double(count) / 1_048_576 / seconds
             }
         }
-        if let files = layout?.files { row.residentAfter = PageCache.residency(files.files) }
-        row.peakRSSMiB = Self.peakRSSMiB()
         return row
+    }
+
+    /// Every rank's figures of one epoch, reduced into the row (on every rank).
+    private func combineRanks(_ row: inout ResultRow) throws {
+        let n = Double(ranks.size)
+        let local = [Double(row.samples), row.seconds ?? 0, row.waitSeconds ?? 0, row.computeSeconds ?? 0, row.stepMsMedian ?? 0,
+                     row.stepMsP95 ?? 0, row.au ?? 0, row.residentBefore ?? 0, row.residentAfter ?? 0, row.peakRSSMiB ?? 0]
+        let sum = try ranks.allreduce(local, .sum), most = try ranks.allreduce(local, .max), least = try ranks.allreduce(local, .min)
+        // Training reduces its samples over ranks itself (every rank steps on the global batch).
+        if spec.mode != .train { row.samples = Int(sum[0]) }
+        row.seconds = row.seconds.map { _ in most[1] }
+        row.waitSeconds = row.waitSeconds.map { _ in most[2] }
+        row.computeSeconds = row.computeSeconds.map { _ in sum[3] / n }
+        row.stepMsMedian = row.stepMsMedian.map { _ in most[4] }
+        row.stepMsP95 = row.stepMsP95.map { _ in most[5] }
+        if row.au != nil {
+            row.au = sum[6] / n
+            row.auMin = least[6]
+        }
+        row.residentBefore = row.residentBefore.map { _ in most[7] }
+        row.residentAfter = row.residentAfter.map { _ in most[8] }
+        row.peakRSSMiB = most[9]
     }
 
     static func peakRSSMiB() -> Double {
@@ -72,6 +111,8 @@ final class CaseMeasurement {
     private var layouts: [String: StoredLayout] = [:]
     private var networks: [Int: (graph: Graph<Float>, sgd: SGD<Float>)] = [:]
     private var torchBuiltFor: [Int]?
+    /// The ranks measuring together (one without mpirun).
+    let ranks: Ranks
     let startedAt = ISO8601DateFormatter().string(from: Date())
     let host = ProcessInfo.processInfo.hostName
     /// The config's text as run, hashed (results.csv's config_hash).
@@ -83,7 +124,8 @@ final class CaseMeasurement {
     /// Steps PyTorch's step is timed for in one epoch of its case.
     static let torchStepsPerEpoch = 40
 
-    init(config: BenchmarkConfig, store: LayoutStore, peers: PeerWorker?) {
+    init(config: BenchmarkConfig, store: LayoutStore, peers: PeerWorker?, ranks: Ranks = .single) {
+        self.ranks = ranks
         self.config = config
         self.store = store
         self.peers = peers
@@ -140,6 +182,7 @@ final class CaseMeasurement {
         row.startedAt = startedAt
         row.toolVersion = FeedBenchVersion.current
         row.configHash = configHash
+        row.ranks = ranks.size
         return row
     }
 
@@ -155,6 +198,7 @@ final class CaseMeasurement {
     /// an existing file that holds no compressed chunks).
     func prepare(_ c: BenchmarkCase) throws -> PreparedCase? {
         guard let prepared = try prepareCase(c) else { return nil }
+        prepared.ranks = ranks
         if let files = prepared.layout?.files?.files {
             // Every open source that maps one of these files must drop its pages too, or the
             // kernel keeps them (a phase-2 backend reads the files of a phase-1 one).
@@ -269,6 +313,11 @@ final class CaseMeasurement {
         }
     }
 
+    /// This rank's share of a source's epochs, over several ranks (the rule `feedbench train` uses).
+    func rankShard(_ source: any DataSource) -> RankShard? {
+        ranks.size > 1 ? RankShard(files: source.segments.fileSizes.count, rank: ranks.rank, ranks: ranks.size) : nil
+    }
+
     /// How a peer reads an order, for its layout column.
     static func method(_ peer: BenchmarkConfig.Peer, _ order: SampleOrder) -> String {
         switch (peer, order) {
@@ -285,11 +334,14 @@ final class CaseMeasurement {
     /// One epoch of a FeedBench backend, in read or train mode, through `TimedEpoch`.
     private func feedbenchEpoch(_ c: BenchmarkCase, _ layout: StoredLayout) throws -> (Int, inout ResultRow, () -> Bool) throws -> Bool {
         let source = layout.source
+        let shard = rankShard(source)
         switch c.mode {
         case .read:
             return { epoch, row, stop in
                 let reader: any DataSource = c.prefetch > 0 ? PrefetchingSource(source, depth: c.prefetch) : source
-                let iterator = try reader.makeIterator(EpochOptions(batchSize: c.batchSize, order: c.order, seed: UInt64(epoch + 1)))
+                var options = EpochOptions(batchSize: c.batchSize, order: c.order, seed: UInt64(epoch + 1))
+                options.rankShard = shard
+                let iterator = try reader.makeIterator(options)
                 let timing = try TimedEpoch.run(iterator, stop: stop) { _ in }
                 if timing.stopped { return false }  // an epoch cut short by Ctrl-C is not a measurement
                 row.samples = timing.samples
@@ -305,7 +357,7 @@ final class CaseMeasurement {
             options.batchSize = c.batchSize
             options.order = c.order
             options.prefetch = c.prefetch
-            let trainer = try Trainer(graph: graph, optimizer: sgd, train: source, test: nil, options: options)
+            let trainer = try Trainer(graph: graph, optimizer: sgd, train: source, test: nil, options: options, ranks: ranks)
             return { epoch, row, stop in
                 let m = try trainer.runEpoch(epoch + 1, stop: stop)
                 if m.stopped { return false }

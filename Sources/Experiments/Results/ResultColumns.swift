@@ -18,10 +18,10 @@ public struct ResultColumn: Sendable {
         ResultColumn(name: name, identifiesConfiguration: identity, write: { $0[keyPath: key] }, read: { $0[keyPath: key] = $1 })
     }
 
-    /// An integer column (empty reads as 0).
-    static func integer(_ name: String, _ key: WritableKeyPath<ResultRow, Int> & Sendable, identity: Bool = false) -> ResultColumn {
+    /// An integer column (empty reads as `empty`: a column appended later is empty in older files).
+    static func integer(_ name: String, _ key: WritableKeyPath<ResultRow, Int> & Sendable, identity: Bool = false, empty: Int = 0) -> ResultColumn {
         ResultColumn(name: name, identifiesConfiguration: identity, write: { String($0[keyPath: key]) }, read: { row, text in
-            guard let value = text.isEmpty ? 0 : Int(text) else { throw ResultsError("column '\(name)': '\(text)' is not an integer") }
+            guard let value = text.isEmpty ? empty : Int(text) else { throw ResultsError("column '\(name)': '\(text)' is not an integer") }
             row[keyPath: key] = value
         }, numeric: true)
     }
@@ -97,6 +97,10 @@ public enum ResultColumns {
         .text("layout_id", \.layoutID, identity: true),
         .text("tool_version", \.toolVersion),
         .text("config_hash", \.configHash),
+        // Over MPI ranks (`mpirun`): how many measured together, and the lowest rank's AU
+        // (`au` is then the mean over ranks).
+        .integer("ranks", \.ranks, identity: true, empty: 1),
+        .number("au_min", \.auMin),
     ]
 
     /// The column names, in order.

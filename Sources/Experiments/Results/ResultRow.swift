@@ -108,6 +108,11 @@ public struct ResultRow: Sendable, Equatable {
     public var toolVersion = ""
     /// FNV-1a 64 of the config's text as run (DIR/config.yaml beside the results).
     public var configHash = ""
+    /// The ranks that measured the row together (1 without mpirun): samples are every rank's,
+    /// seconds the slowest rank's epoch, the step time the slowest rank's median.
+    public var ranks = 1
+    /// Over ranks: the lowest rank's AU (`au` is the mean over ranks).
+    public var auMin: Double?
 
     public init() {}
 
