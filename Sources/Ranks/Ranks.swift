@@ -254,6 +254,17 @@ public final class Ranks: @unchecked Sendable {
         return result!
     }
 
+    /// Runs `work` on rank 0 first, then on the others (writing what the others then open,
+    /// such as a data set's layouts); a failure on any rank ends every rank, as `together`.
+    public func rootFirst<T>(_ work: () throws -> T) throws -> T {
+        guard size > 1 else { return try together(work) }
+        var result: T?
+        for rootsTurn in [true, false] {
+            try together { if rootsTurn == isRoot { result = try work() } }
+        }
+        return result!
+    }
+
     /// Every rank says whether it failed; when one did, every rank throws its message.
     public func agree(_ failure: String?) throws {
         guard usesMPI else {

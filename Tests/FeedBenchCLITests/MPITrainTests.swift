@@ -171,6 +171,40 @@ struct MPIRun {
         }
     }
 
+    /// Emulated accelerators over two ranks: a probe of N per rank runs 2·N accelerators on
+    /// disjoint shards, its figures are every rank's, and max_accelerators counts them all.
+    @Test func emulatedAcceleratorsSpreadOverRanks() throws {
+        let config = path("emulate.yaml")
+        try """
+            experiment: mpi-emulate
+            dataset:
+              name: small
+              generate: {samples: 960, shape: [1, 8, 8], classes: 10, seed: 1}
+            accelerators: {profile: custom, record_bytes: 64, batch_size: 8, compute_seconds: 0.002, au_threshold: 0.5, probe_seconds: 0.2, max_accelerators: 4}
+            backends:
+              - {name: raw, format: raw}
+            orders: [shuffle]
+            cache: [warm]
+            modes: [emulate]
+            peers: [dlio]
+            data_dir: \(path("data"))
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try MPIRun(ranks: 2, ["bench", config, "--out", path("emulated")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("peer skipped: dlio (not run over MPI ranks"), "\(run.stdout)")
+        let rows = try AcceleratorColumns.read(path("emulated/accelerators.csv"))
+        let probes = rows.filter { $0.kind == .probe }
+        #expect(!probes.isEmpty)
+        for row in rows { #expect(row.ranks == 2) }
+        for probe in probes {
+            #expect(probe.accelerators % 2 == 0 && probe.accelerators <= 4, "\(probe.accelerators) accelerators")
+            // Every accelerator of both ranks took its steps: samples = accelerators × steps × batch.
+            #expect(probe.samples == probe.accelerators * (probe.steps ?? 0) * 8)
+        }
+        let answer = try #require(rows.first { $0.kind == .answer })
+        #expect(answer.limit == 4 && answer.accelerators <= 4)
+    }
+
     /// A bad option under mpirun: one line, not one per rank.
     @Test func aBadOptionIsReportedOnce() throws {
         let run = try MPIRun(ranks: 2, ["train", "--train", "x.h5", "--hidden", "8", "--epochs", "0"], timeout: 60)

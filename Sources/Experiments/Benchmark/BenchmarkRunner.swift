@@ -66,10 +66,7 @@ public final class BenchmarkRunner {
         let peers = try startPeers(for: &cases)
         let measurement = CaseMeasurement(config: config, store: store, peers: peers, ranks: ranks)
         // Rank 0 writes the layouts that are missing; the other ranks open them after it.
-        var prepared: [PreparedCase] = []
-        for turn in ranks.size > 1 ? [true, false] : [ranks.isRoot] {
-            try ranks.together { if turn == ranks.isRoot { prepared = try cases.compactMap { try measurement.prepare($0) } } }
-        }
+        let prepared = try ranks.rootFirst { try cases.compactMap { try measurement.prepare($0) } }
         // Within a phase, warm cases run before cold ones: a cold epoch evicts files that a warm
         // epoch beside it would otherwise find missing.
         let groups = Set(prepared.map(\.phase)).sorted().flatMap { phase in
@@ -84,12 +81,13 @@ public final class BenchmarkRunner {
                 return false
             }
         }
-        if config.modes.contains(.emulate), let settings = config.accelerators, ranks.size > 1 {
-            skippedPeers["emulate mode"] = "emulated accelerators are not spread over MPI ranks yet; run emulate mode without mpirun"
-            log("not measured over \(ranks.size) ranks: emulate mode (\(settings.profile.name)); run it without mpirun")
-        } else if config.modes.contains(.emulate), let settings = config.accelerators {
+        if config.modes.contains(.emulate), let settings = config.accelerators {
             var dlio: DLIOPeer?
-            if config.peers.contains(.dlio) {
+            if config.peers.contains(.dlio) && ranks.size > 1 {
+                // DLIO launches its own mpirun, which cannot start inside this one.
+                skippedPeers["dlio"] = "not run over MPI ranks (it starts its own mpirun); run emulate mode without mpirun for it"
+                log("peer skipped: dlio (\(skippedPeers["dlio"]!))")
+            } else if config.peers.contains(.dlio) {
                 let started = DLIOPeer.start()
                 dlio = started.peer
                 if let reason = started.reason {

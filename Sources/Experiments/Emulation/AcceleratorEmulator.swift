@@ -46,13 +46,19 @@ public final class AcceleratorEmulator: @unchecked Sendable {
     /// Reader threads' batch buffers, kept from probe to probe (shared by every layout of
     /// one data set, which take turns).
     private let rings: RingPool
+    /// Over MPI ranks: this rank's place. A probe of `n` runs this rank's `n` of the
+    /// `n · ranks` accelerators, which share every epoch between them.
+    public let rank: Int
+    public let ranks: Int
 
     /// `open` gives a source handle for one reader thread (a new one, or a shared one for
     /// sources whose opening reads the whole data set); `files` are what the layout reads;
     /// `evictOthers` drops the pages of any other open source mapping the same files.
-    public init(settings: EmulationSettings, first: any DataSource, files: [String], rings: RingPool? = nil,
+    public init(settings: EmulationSettings, first: any DataSource, files: [String], rings: RingPool? = nil, rank: Int = 0, ranks: Int = 1,
                 evictOthers: @escaping () -> Void = {}, open: @escaping () throws -> any DataSource) {
         self.settings = settings
+        self.rank = rank
+        self.ranks = max(1, ranks)
         self.rings = rings ?? RingPool()
         sampleCount = first.sampleCount
         sampleElements = first.sampleElements
@@ -64,11 +70,11 @@ public final class AcceleratorEmulator: @unchecked Sendable {
 
     var profile: AcceleratorProfile { settings.profile }
 
-    /// Steps one of `n` accelerators takes per epoch (whole batches of its shard).
-    public func stepsPerEpoch(_ n: Int) -> Int { n >= 1 ? (sampleCount / n) / profile.batchSize : 0 }
+    /// Steps one of `n` accelerators (per rank) takes per epoch (whole batches of its shard).
+    public func stepsPerEpoch(_ n: Int) -> Int { n >= 1 ? (sampleCount / (n * ranks)) / profile.batchSize : 0 }
 
-    /// The most accelerators that each get at least one batch per epoch.
-    public var dataLimit: Int { sampleCount / profile.batchSize }
+    /// The most accelerators per rank that each get at least one batch per epoch.
+    public var dataLimit: Int { sampleCount / profile.batchSize / ranks }
 
     /// Epochs a probe of `n` accelerators runs: enough for `probeSeconds` of compute, at least one.
     public func epochs(_ n: Int) -> Int {
@@ -98,7 +104,7 @@ public final class AcceleratorEmulator: @unchecked Sendable {
                       stop: @escaping @Sendable () -> Bool = { false }) throws -> ProbeResult? {
         let steps = stepsPerEpoch(n)
         guard steps >= 1 else {
-            throw DataSourceError(handles[0].name, "\(sampleCount) samples give \(n) accelerators no full batch of \(profile.batchSize) each")
+            throw DataSourceError(handles[0].name, "\(sampleCount) samples give \(n * ranks) accelerators no full batch of \(profile.batchSize) each")
         }
         let lanes = settings.readerThreads
         let epochs = epochs(n)
@@ -148,8 +154,8 @@ public final class AcceleratorEmulator: @unchecked Sendable {
                         if state.isStopped { break }
                         var options = EpochOptions(batchSize: profile.batchSize, order: order, seed: seed &+ UInt64(e), dropLast: true,
                                                    decodedCacheBytes: decodedBudget)
-                        options.shard = a
-                        options.shards = n
+                        options.shard = rank * n + a
+                        options.shards = n * ranks
                         options.lane = k
                         options.lanes = lanes
                         options.ring = ring

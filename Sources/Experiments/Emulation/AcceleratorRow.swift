@@ -59,6 +59,8 @@ public struct AcceleratorRow: Sendable, Equatable {
     public var blas = ""
     public var host = ""
     public var startedAt = ""
+    /// The MPI ranks the accelerators were spread over (1 without mpirun).
+    public var ranks = 1
 
     public init() {}
 }
@@ -110,6 +112,7 @@ public enum AcceleratorColumns {
         ("started_at", { $0.startedAt }, { $0.startedAt = $1 }),
         ("batch_size", { String($0.batchSize) }, { $0.batchSize = Int($1) ?? 0 }),
         ("compute_seconds", { number($0.computeSeconds) }, { $0.computeSeconds = finite($1) ?? 0 }),
+        ("ranks", { String($0.ranks) }, { $0.ranks = Int($1) ?? 1 }),
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -1,6 +1,7 @@
 import DataSources
 import Foundation
 import Graph
+import Ranks
 
 /// Emulate mode: for every backend × order × cache state, the most accelerators of the
 /// config's profile that the layout keeps at AU ≥ the threshold (`AcceleratorSearch`, each
@@ -64,6 +65,9 @@ final class EmulationStage {
     }
 
     private var profile: AcceleratorProfile { settings.profile }
+    /// Over MPI ranks, every rank runs the same searches in step; a probe of N per rank runs
+    /// N · ranks accelerators, and its figures are reduced over the ranks.
+    private var ranks: Ranks { measurement.ranks }
 
     /// The searches of every configuration, layouts written and opened.
     func targets() throws -> [Target] {
@@ -89,7 +93,7 @@ final class EmulationStage {
                 }
                 let files = layout.files?.files ?? []
                 let emulator = AcceleratorEmulator(settings: settings, first: source, files: files, rings: rings,
-                                                   evictOthers: { [measurement] in measurement.evictLayouts(sharing: files) },
+                                                   rank: ranks.rank, ranks: ranks.size, evictOthers: { [measurement] in measurement.evictLayouts(sharing: files) },
                                                    open: layout.reopen ?? { source })
                 let (limit, reason) = try limits(emulator, name: source.name)
                 for cache in config.caches where !(backend.kind == .memory && cache == .cold) {
@@ -133,7 +137,7 @@ final class EmulationStage {
         return targets
     }
 
-    /// The most accelerators a search may probe, and what sets it.
+    /// The most accelerators per rank a search may probe, and what sets it.
     private func limits(_ emulator: AcceleratorEmulator, name: String) throws -> (Int, String) {
         guard emulator.dataLimit >= 1 else {
             throw DataSourceError(name, "\(emulator.sampleCount) samples hold no full batch of \(profile.batchSize) (the \(profile.name) profile's batch size)")
@@ -145,7 +149,8 @@ final class EmulationStage {
             (emulator.dataLimit, "data set: \(emulator.sampleCount) samples give at most \(emulator.dataLimit) accelerators a batch of \(profile.batchSize) per epoch"),
             (max(memory, 1), String(format: "memory: %.0f MiB of batch buffers per accelerator", Double(each) / 1_048_576)),
         ]
-        if let m = settings.maxAccelerators { candidates.append((m, "max_accelerators")) }
+        // max_accelerators counts every rank's; the search runs per rank.
+        if let m = settings.maxAccelerators { candidates.append((max(1, m / ranks.size), "max_accelerators")) }
         // Each accelerator runs its reader threads and one consumer thread; stay well inside
         // what the process may start (a thread that cannot start would leave a probe waiting).
         let threads = Self.threadBudget() / (settings.readerThreads + 1)
@@ -193,12 +198,14 @@ final class EmulationStage {
         row.blas = CaseMeasurement.blas
         row.host = measurement.host
         row.startedAt = measurement.startedAt
+        row.ranks = ranks.size
         return row
     }
 
     /// Runs every search to its answer; false when interrupted (rows so far are kept).
     func run(write: ([AcceleratorRow]) throws -> Void) throws -> Bool {
-        let targets = try targets()
+        // Rank 0 writes the layouts that are missing; the other ranks open them after it.
+        let targets: [Target] = try ranks.rootFirst { try self.targets() }
         guard !targets.isEmpty else { return true }
         log(String(format: "emulating %@: batch %d, %.4g s compute per batch (sd %.3g), AU ≥ %.2f; %d reader thread%@ and %d batches ahead per accelerator%@",
                    profile.name, profile.batchSize, profile.computeSeconds, profile.computeSD, profile.auThreshold, settings.readerThreads,
@@ -242,9 +249,9 @@ final class EmulationStage {
         }
         var answer = t.probes[t.search.answer] ?? t.probes[1] ?? t.template
         answer.kind = .answer
-        answer.accelerators = t.search.answer
+        answer.accelerators = t.search.answer * (t.emulator != nil ? ranks.size : 1)
         answer.passed = t.search.answer >= 1
-        answer.limit = t.search.limit
+        answer.limit = t.search.limit * (t.emulator != nil ? ranks.size : 1)
         answer.limitReason = t.search.reachedLimit ? "reached: " + t.limitReason : t.limitReason
         if let r = readOnly?.samplesPerSecond {
             answer.readOnlySamplesPerSecond = r
@@ -262,8 +269,16 @@ final class EmulationStage {
         let seed = UInt64(n) &* 1_000_003 &+ UInt64(SampleOrder.allCases.firstIndex(of: t.order) ?? 0)
         var probed: ProbeResult?
         if let emulator = t.emulator {
-            guard let result = try emulator.probe(n, order: t.order, cache: t.cache, seed: seed, computeScale: computeScale, stop: stop) else {
+            try ranks.barrier()  // every rank's accelerators start together
+            // The same seed on every rank: one epoch order, shared out between all accelerators.
+            let alone = ranks.size == 1, interrupted = stop
+            let stop: @Sendable () -> Bool = { alone && interrupted() }  // Ctrl-C cannot end one rank's probe alone
+            guard var result = try emulator.probe(n, order: t.order, cache: t.cache, seed: seed, computeScale: computeScale, stop: stop) else {
                 return nil
+            }
+            if ranks.size > 1 {
+                result = try combineRanks(result)
+                row.accelerators = result.accelerators
             }
             probed = result
             row.waitSeconds = result.waitSeconds  // DLIO reports no wait of its own
@@ -295,6 +310,21 @@ final class EmulationStage {
                        (row.auMean ?? 0) >= profile.auThreshold ? "" : " — below \(profile.auThreshold)"))
         }
         return row
+    }
+
+    /// One probe's figures from every rank: every accelerator's AU, all samples, the last
+    /// rank's end, the mean wait, the highest residency.
+    private func combineRanks(_ local: ProbeResult) throws -> ProbeResult {
+        var result = local
+        result.au = try ranks.allgather(local.au).flatMap { $0 }
+        result.accelerators = local.accelerators * ranks.size
+        let sums = try ranks.allreduce([Double(local.samples), local.waitSeconds])
+        let most = try ranks.allreduce([local.seconds, local.residentBefore ?? -1], .max)
+        result.samples = Int(sums[0])
+        result.waitSeconds = sums[1] / Double(ranks.size)
+        result.seconds = most[0]
+        result.residentBefore = most[1] >= 0 ? most[1] : nil
+        return result
     }
 
     private func sampleCount(_ t: Target) -> Int? {
