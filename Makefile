@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 NET ?= benchmarks/nets/mnist-mlp.yaml
 
-.PHONY: setup build release test bench standard step-bench read-bench compressed-bench emulate-bench peers clean
+.PHONY: setup build release test bench standard step-bench read-bench compressed-bench emulate-bench mpi-bench peers clean
 
 # Installs the Debian packages that are missing (apt-get update once, first).
 setup:
@@ -48,6 +48,16 @@ compressed-bench: release
 # README's emulated-accelerator figures (ResNet-50 / H100 profile), with DLIO when installed.
 emulate-bench: release
 	.build/release/feedbench bench benchmarks/emulate.yaml --out bench-emulate
+
+# README's "Over Open MPI ranks" figures: benchmarks/mpi.yaml at 1 and 2 ranks (each bound to
+# one core), one MPI_Allreduce of the CIFAR MLP's gradients, and the training figures.
+MPIRUN := mpirun -q $(shell [ "$$(id -u)" = 0 ] && echo --allow-run-as-root) --bind-to core --map-by core
+export OMPI_MCA_btl_vader_single_copy_mechanism ?= none
+mpi-bench: release
+	$(MPIRUN) -n 1 .build/release/feedbench bench benchmarks/mpi.yaml --out bench-mpi-1
+	$(MPIRUN) -n 2 .build/release/feedbench bench benchmarks/mpi.yaml --out bench-mpi-2
+	$(MPIRUN) -n 2 .build/release/benchmarks allreduce
+	benchmarks/mpi_train.sh bench-mpi-train
 
 # Training-step time, side by side with PyTorch when it is installed (make peers).
 step-bench: release

@@ -69,9 +69,9 @@ let modules: [Target] = [
         ]),
     .executableTarget(
         name: "benchmarks",
-        dependencies: ["Graph", "Experiments"],
+        dependencies: ["Graph", "Experiments", "Ranks"],
         path: "benchmarks",
-        exclude: ["nets", "peers", "default.yaml", "standard.yaml", "read.yaml", "compressed.yaml", "emulate.yaml"]),
+        exclude: ["nets", "peers", "default.yaml", "standard.yaml", "read.yaml", "compressed.yaml", "emulate.yaml", "mpi.yaml"]),
 ]
 
 // MARK: - Tests (one target per module)

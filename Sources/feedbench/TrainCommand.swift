@@ -36,8 +36,8 @@ struct TrainCommand: ParsableCommand {
     var json = false
     @OptionGroup var keys: KeyOptions
     @Flag(help: "Join MPI's world even when not started by mpirun (under mpirun this is automatic).") var mpi = false
-    @Flag(inversion: .prefixedNo, help: "Over ranks: start each gradient's reduction as soon as backward finishes it.")
-    var overlap = true
+    @Flag(inversion: .prefixedNo, help: "Over ranks: start each gradient's reduction (MPI_Iallreduce) as soon as backward finishes it, instead of one MPI_Allreduce per parameter after backward.")
+    var overlap = false
     @Option(help: "Compressed HDF5: threads that decode chunks (default: one per core).") var decodeThreads: Int?
     @Option(help: "Compressed HDF5: MiB of decoded chunks an epoch keeps at most (default: a quarter of memory).")
     var decodedCacheMib: Int?

@@ -15,9 +15,11 @@ public struct TrainingOptions: Sendable {
     public var snapshotPath: String?
     /// Also write the snapshot every this many epochs (0: only at the end).
     public var snapshotEvery = 0
-    /// Over several ranks: start each gradient's reduction as soon as backward has finished
-    /// it, overlapping the rest of backward (false: one reduction after backward).
-    public var overlapReduction = true
+    /// Over several ranks: start each gradient's reduction (`MPI_Iallreduce`) as soon as
+    /// backward has finished it, overlapping the rest of backward; false (the default): a
+    /// blocking `MPI_Allreduce` per parameter after backward, which is faster on a machine
+    /// whose cores are all computing (README, "Over Open MPI ranks").
+    public var overlapReduction = false
     public init() {}
 }
 
