@@ -265,6 +265,17 @@ public final class Graph<Scalar: TensorScalar> {
         return nil
     }
 
+    /// For a label input, the values a binary loss it feeds accepts ([−1, 1] for `logistic`,
+    /// [0, 1] for `sigmoid_cross_entropy`); nil when it feeds no binary loss.
+    public func binaryLabels(ofLabel name: String) -> [Scalar]? {
+        guard let i = indexByName[name] else { return nil }
+        for (consumer, slot) in consumers[i] where slot == 1 {
+            if nodes[consumer].operation is Logistic { return [-1, 1] }
+            if nodes[consumer].operation is SigmoidCrossEntropy { return [0, 1] }
+        }
+        return nil
+    }
+
     /// The node whose values are the class scores: the first input of the classification loss.
     public var scoresNode: String? {
         let loss = nodes[lossIndex]
@@ -311,6 +322,8 @@ public final class Graph<Scalar: TensorScalar> {
             do {
                 try operation.forward(inputArguments[i], into: values[i])
             } catch let error as LabelError {
+                throw GraphError.label(node: nodes[i].name, message: error.description)
+            } catch let error as BinaryLabelError {
                 throw GraphError.label(node: nodes[i].name, message: error.description)
             }
             if let start { forwardSeconds[i] += seconds(since: start) }

@@ -95,6 +95,8 @@ public struct NetworkSpec: Sendable {
         let all: [any Operation] = [
             Dense(), Add(), Multiply(), Maximum(), ReLU(), Sigmoid(), Tanh(), L2(),
             LeastSquares(), Hinge(), SoftmaxCrossEntropy(),
+            Log(), Exp(), Sin(), Cos(), Square(), Negate(), Scale(), Subtract(), Divide(),
+            Reduce(mean: false), Reduce(mean: true), Logistic(), SigmoidCrossEntropy(),
         ]
         return Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
     }()

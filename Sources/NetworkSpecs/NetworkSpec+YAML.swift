@@ -91,8 +91,8 @@ extension NetworkSpec {
         return try list.enumerated().map { index, item in
             guard let fields = item.mapping else { throw SpecError("nodes[\(index)] must be {name, op, inputs}", at: item) }
             guard let name = fields["name"]?.string else { throw SpecError("nodes[\(index)] has no name", at: item) }
-            for (k, _) in fields where !["name", "op", "inputs", "scale"].contains(k.string ?? "") {
-                throw SpecError("node '\(name)': unknown key '\(k.string ?? "?")' (expected name, op, inputs, scale)", at: k)
+            for (k, _) in fields where !["name", "op", "inputs", "scale", "factor", "over"].contains(k.string ?? "") {
+                throw SpecError("node '\(name)': unknown key '\(k.string ?? "?")' (expected name, op, inputs, and scale for l2, factor for scale, over for sum and mean)", at: k)
             }
             guard let opName = fields["op"]?.string else { throw SpecError("node '\(name)' has no op", at: item) }
             guard var operation = operations[opName] else {
@@ -103,6 +103,20 @@ extension NetworkSpec {
                 guard opName == "l2" else { throw SpecError("node '\(name)': only l2 takes a scale", at: scaleNode) }
                 guard let scale = scaleNode.float else { throw SpecError("node '\(name)': scale must be a number", at: scaleNode) }
                 operation = L2(scale: scale)
+            }
+            if let factorNode = fields["factor"] {
+                guard opName == "scale" else { throw SpecError("node '\(name)': only scale takes a factor", at: factorNode) }
+                guard let factor = factorNode.float, factor.isFinite else { throw SpecError("node '\(name)': factor must be a finite number", at: factorNode) }
+                operation = Scale(factor: factor)
+            } else if opName == "scale" {
+                throw SpecError("node '\(name)': scale needs a factor (such as factor: 0.5)", at: item)
+            }
+            if let overNode = fields["over"] {
+                guard opName == "sum" || opName == "mean" else { throw SpecError("node '\(name)': only sum and mean take over", at: overNode) }
+                guard let over = overNode.string.flatMap(Reduce.Axis.init(rawValue:)) else {
+                    throw SpecError("node '\(name)': over must be all or batch", at: overNode)
+                }
+                operation = Reduce(mean: opName == "mean", over: over)
             }
             guard let inputsNode = fields["inputs"], let seq = inputsNode.sequence else {
                 throw SpecError("node '\(name)' needs a list of inputs", at: item)
