@@ -21,10 +21,17 @@ public struct MPIError: Error, CustomStringConvertible {
 /// One rank's error, agreed on by every rank: the lowest failing rank's one-line message.
 /// Every rank throws it; rank 0 prints it.
 public struct RankFailure: Error, CustomStringConvertible {
-    public let rank: Int
+    /// The failing rank; nil when every rank found the same error (a loss that became NaN).
+    public let rank: Int?
     public let ranks: Int
     public let message: String
-    public var description: String { ranks > 1 ? "rank \(rank): \(message)" : message }
+    public var description: String { ranks > 1 && rank != nil ? "rank \(rank!): \(message)" : message }
+
+    public init(rank: Int?, ranks: Int, message: String) {
+        self.rank = rank
+        self.ranks = ranks
+        self.message = message
+    }
 }
 
 /// The ranks a run is spread over: `MPI_COMM_WORLD` when started by `mpirun` (or asked to
@@ -247,6 +254,7 @@ public final class Ranks: @unchecked Sendable {
     /// `RankFailure` (the lowest failing rank's message) instead of waiting for the others.
     @discardableResult
     public func together<T>(_ work: () throws -> T) throws -> T {
+        guard usesMPI else { return try work() }  // one rank: its error as it is
         var result: T?
         var failure: String?
         do { result = try work() } catch { failure = Self.message(error) }

@@ -88,10 +88,10 @@ struct BenchCommand: ParsableCommand {
         } else {
             runner.log = { _ in }
         }
-        signal(SIGINT) { _ in
+        if ranks.size == 1 { signal(SIGINT) { _ in
             BenchmarkRunner.interrupted.store(true, ordering: .relaxed)
             signal(SIGINT, SIG_DFL)  // a second Ctrl-C ends at once
-        }
+        } }
         let finished = try runner.run()
         progress.finish()
         guard ranks.isRoot else { return }

@@ -34,7 +34,7 @@ struct FeedBench: ParsableCommand {
                 ranks.abort(1)
             }
             // Under mpirun, before MPI starts (a bad option), every rank would print the same line.
-            if Ranks.launchedByMPI, Ranks.worldRankFromLauncher != 0 { Glibc.exit(exitCode(for: message).rawValue) }
+            if Ranks.launchedByMPI, (Ranks.worldRankFromLauncher ?? 0) != 0 { Glibc.exit(exitCode(for: message).rawValue) }
             exit(withError: message)
         }
     }

@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand {
             say("training on \(trainSource.name): \(trainSource.sampleCount) samples of \(trainSource.sampleShape), "
                 + "\(graph.parameters.reduce(0) { $0 + $1.value.count }) parameters, batch \(batchSize), \(order.rawValue), prefetch \(prefetch)")
             if let shard = trainer.rankShard {
-                say("\(ranks.size) ranks on \(ranks.nodes) host\(ranks.nodes == 1 ? "" : "s"), global batch \(batchSize * ranks.size): \(shard); "
+                say("\(ranks.size) rank\(ranks.size == 1 ? "" : "s") on \(ranks.nodes) host\(ranks.nodes == 1 ? "" : "s"), global batch \(batchSize * ranks.size): \(shard); "
                     + "gradients summed with MPI_Allreduce\(overlap ? ", each started as soon as backward finishes it" : " after backward")")
             }
         }
@@ -148,7 +148,7 @@ enum EpochLine {
         if let a = m.testAccuracy { s += String(format: " acc %.2f%%", a * 100) }
         s += String(format: "  %.0f samples/s  data wait %.1f%%", m.samplesPerSecond, m.waitShare * 100)
         if m.ranks > 1 || m.weightsChecksum != nil {
-            s += String(format: "  [%ld ranks, rank 0: compute %.2f s, data wait %.2f s, communication %.2f s;", m.ranks,
+            s += String(format: "  [%ld rank%@, rank 0: compute %.2f s, data wait %.2f s, communication %.2f s;", m.ranks, m.ranks == 1 ? "" : "s",
                         m.computeSeconds, m.waitSeconds, m.communicationSeconds)
             s += " weights \(String(m.weightsChecksum ?? 0, radix: 16)) on every rank]"
         }

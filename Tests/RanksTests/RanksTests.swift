@@ -19,14 +19,19 @@ import Testing
         try ranks.barrier()
     }
 
-    @Test func anErrorBecomesTheAgreedFailure() throws {
+    /// One rank has no one to agree with: `together` passes its error on as it is.
+    @Test func oneRanksErrorPassesThrough() throws {
         #expect(try Ranks.single.together { 7 } == 7)
+        #expect(try Ranks.single.rootFirst { 8 } == 8)
+        #expect(throws: Broken.self) { try Ranks.single.together { throw Broken() } }
         do {
-            try Ranks.single.together { throw Broken() }
+            try Ranks.single.agree("data.h5: no dataset 'label'")
             Issue.record("no error")
         } catch let failure as RankFailure {
             #expect(failure.rank == 0)
             #expect(failure.description == "data.h5: no dataset 'label'")
         }
+        #expect(RankFailure(rank: nil, ranks: 2, message: "the loss became nan").description == "the loss became nan")
+        #expect(RankFailure(rank: 1, ranks: 2, message: "x.h5: bad").description == "rank 1: x.h5: bad")
     }
 }

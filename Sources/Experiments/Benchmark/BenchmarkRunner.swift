@@ -35,7 +35,9 @@ public final class BenchmarkRunner {
         self.outputDirectory = outputDirectory
     }
 
-    private var stopRequested: Bool { Self.interrupted.load(ordering: .relaxed) }
+    /// Ctrl-C ends a run of one rank after the epoch in progress; over ranks mpirun ends
+    /// them all (a rank cannot stop alone without leaving the others in a collective).
+    private var stopRequested: Bool { ranks.size == 1 && Self.interrupted.load(ordering: .relaxed) }
 
     // The progress line's clock: epochs to run, epochs run, since when.
     private var epochsTotal = 0, epochsDone = 0

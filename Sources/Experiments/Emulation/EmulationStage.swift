@@ -149,8 +149,12 @@ final class EmulationStage {
             (emulator.dataLimit, "data set: \(emulator.sampleCount) samples give at most \(emulator.dataLimit) accelerators a batch of \(profile.batchSize) per epoch"),
             (max(memory, 1), String(format: "memory: %.0f MiB of batch buffers per accelerator", Double(each) / 1_048_576)),
         ]
-        // max_accelerators counts every rank's; the search runs per rank.
-        if let m = settings.maxAccelerators { candidates.append((max(1, m / ranks.size), "max_accelerators")) }
+        // max_accelerators counts every rank's accelerators; the search runs per rank, so it
+        // is rounded down to a multiple of the ranks (at least one per rank).
+        if let m = settings.maxAccelerators {
+            candidates.append((max(1, m / ranks.size), m >= ranks.size ? "max_accelerators"
+                : "max_accelerators (\(m)) is below the \(ranks.size) ranks: one accelerator per rank"))
+        }
         // Each accelerator runs its reader threads and one consumer thread; stay well inside
         // what the process may start (a thread that cannot start would leave a probe waiting).
         let threads = Self.threadBudget() / (settings.readerThreads + 1)
@@ -207,6 +211,12 @@ final class EmulationStage {
         // Rank 0 writes the layouts that are missing; the other ranks open them after it.
         let targets: [Target] = try ranks.rootFirst { try self.targets() }
         guard !targets.isEmpty else { return true }
+        if ranks.size > 1 {
+            // Each rank's limits come from its own memory and thread budget: every rank
+            // searches up to the lowest, so all probe the same accelerator counts.
+            let lowest = try ranks.allreduce(targets.map { Double($0.search.limit) }, .min)
+            for (t, limit) in zip(targets, lowest) where Int(limit) < t.search.limit { t.search = AcceleratorSearch(limit: Int(limit)) }
+        }
         log(String(format: "emulating %@: batch %d, %.4g s compute per batch (sd %.3g), AU ≥ %.2f; %d reader thread%@ and %d batches ahead per accelerator%@",
                    profile.name, profile.batchSize, profile.computeSeconds, profile.computeSD, profile.auThreshold, settings.readerThreads,
                    settings.readerThreads == 1 ? "" : "s", settings.prefetch, settings.synchronous ? ", synchronous steps" : ""))

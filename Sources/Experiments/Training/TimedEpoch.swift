@@ -67,8 +67,9 @@ public enum TimedEpoch {
             let more = try consume(batch, failure)
             let t2 = clock.now
             timing.waitSeconds += seconds(t1 - t0)
-            guard more else { break }
+            // The last call (every rank done) still spent its time meeting the others.
             timing.computeSeconds += seconds(t2 - t1)
+            guard more else { break }
             timing.stepMilliseconds.append(seconds(t2 - t1) * 1000)
             timing.samples += batch?.count ?? 0
         }

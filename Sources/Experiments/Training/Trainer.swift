@@ -234,7 +234,10 @@ public final class Trainer {
             let total = Int(status[0])
             guard total > 0 else { return false }
             stepInEpoch += 1
-            guard status[1].isFinite else { throw nonFiniteLoss(status[1], epoch: epoch, stepInEpoch: stepInEpoch) }
+            guard status[1].isFinite else {
+                // Every rank sees the same sum: one error, printed once by rank 0.
+                throw RankFailure(rank: nil, ranks: ranks.size, message: nonFiniteLoss(status[1], epoch: epoch, stepInEpoch: stepInEpoch).description)
+            }
             communication += try reduceGradients(count: count)
             optimizer.step(graph, gradientScale: 1 / Float(total))
             step += 1
@@ -308,7 +311,8 @@ public final class Trainer {
         let all = try ranks.allgather(mine)
         guard Set(all).count == 1 else {
             let listed = all.enumerated().map { "rank \($0.offset): \(String($0.element, radix: 16))" }.joined(separator: ", ")
-            throw TrainingError("the weights differ between ranks after epoch \(epoch) (\(listed)): the ranks no longer train one model")
+            throw RankFailure(rank: nil, ranks: ranks.size,
+                              message: "the weights differ between ranks after epoch \(epoch) (\(listed)): the ranks no longer train one model")
         }
         return mine
     }
