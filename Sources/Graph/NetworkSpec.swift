@@ -97,6 +97,7 @@ public struct NetworkSpec: Sendable {
             LeastSquares(), Hinge(), SoftmaxCrossEntropy(),
             Log(), Exp(), Sin(), Cos(), Square(), Negate(), Scale(), Subtract(), Divide(),
             Reduce(mean: false), Reduce(mean: true), Logistic(), SigmoidCrossEntropy(),
+            Conv2D(), Pool(average: false), Pool(average: true), Flatten(),
         ]
         return Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
     }()

@@ -91,8 +91,8 @@ extension NetworkSpec {
         return try list.enumerated().map { index, item in
             guard let fields = item.mapping else { throw SpecError("nodes[\(index)] must be {name, op, inputs}", at: item) }
             guard let name = fields["name"]?.string else { throw SpecError("nodes[\(index)] has no name", at: item) }
-            for (k, _) in fields where !["name", "op", "inputs", "scale", "factor", "over"].contains(k.string ?? "") {
-                throw SpecError("node '\(name)': unknown key '\(k.string ?? "?")' (expected name, op, inputs, and scale for l2, factor for scale, over for sum and mean)", at: k)
+            for (k, _) in fields where !["name", "op", "inputs", "scale", "factor", "over", "kernel", "stride", "padding"].contains(k.string ?? "") {
+                throw SpecError("node '\(name)': unknown key '\(k.string ?? "?")' (expected name, op, inputs, and scale for l2, factor for scale, over for sum and mean, stride and padding for conv2d, kernel and stride for the pools)", at: k)
             }
             guard let opName = fields["op"]?.string else { throw SpecError("node '\(name)' has no op", at: item) }
             guard var operation = operations[opName] else {
@@ -110,6 +110,26 @@ extension NetworkSpec {
                 operation = Scale(factor: factor)
             } else if opName == "scale" {
                 throw SpecError("node '\(name)': scale needs a factor (such as factor: 0.5)", at: item)
+            }
+            // Window settings: conv2d takes stride and padding (its kernel is its weight's), the
+            // pools kernel and stride (stride defaults to the kernel).
+            let window = ["conv2d": ["stride", "padding"], "max_pool": ["kernel", "stride"], "avg_pool": ["kernel", "stride"]]
+            var settings: [String: Int] = [:]
+            for key in ["kernel", "stride", "padding"] {
+                guard let n = fields[key] else { continue }
+                guard window[opName]?.contains(key) == true else {
+                    throw SpecError("node '\(name)': \(opName) takes no \(key)", at: n)
+                }
+                guard let v = n.int, v >= (key == "padding" ? 0 : 1), v <= 1 << 20 else {
+                    throw SpecError("node '\(name)': \(key) must be an integer \(key == "padding" ? "≥ 0" : "≥ 1")", at: n)
+                }
+                settings[key] = v
+            }
+            if opName == "conv2d" {
+                operation = Conv2D(stride: settings["stride"] ?? 1, padding: settings["padding"] ?? 0)
+            } else if opName == "max_pool" || opName == "avg_pool" {
+                let kernel = settings["kernel"] ?? 2
+                operation = Pool(kernel: kernel, stride: settings["stride"] ?? kernel, average: opName == "avg_pool")
             }
             if let overNode = fields["over"] {
                 guard opName == "sum" || opName == "mean" else { throw SpecError("node '\(name)': only sum and mean take over", at: overNode) }

@@ -17,6 +17,19 @@ import TestSupport
         #expect(throws: (any Error).self) { try TrainCommand.parse(["--train", "t.txt", "--hidden", "4", "--momentum", "1"]) }
     }
 
+    /// The digits CNN (benchmarks/nets/digits-cnn.yaml), trained briefly: ≥ 95 % test accuracy
+    /// (README gives the full run's figure).
+    @Test func digitsCNNLearns() throws {
+        let dir = temporaryDirectory()
+        let run = try FeedBenchProcess(["train", "--train", "datasets/digits/train.txt", "--test", "datasets/digits/test.txt",
+                                        "--net", "benchmarks/nets/digits-cnn.yaml", "--epochs", "6", "--batch-size", "32",
+                                        "--learning-rate", "0.05", "--log", "\(dir)/cnn.csv"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let last = try #require(try String(contentsOfFile: "\(dir)/cnn.csv", encoding: .utf8).split(separator: "\n").last)
+        let accuracy = try #require(Double(last.split(separator: ",", omittingEmptySubsequences: false)[4]))
+        #expect(accuracy >= 0.95, "test accuracy \(accuracy) after 6 epochs")
+    }
+
     @Test func trainsDigitsAndWritesLogAndSnapshot() throws {
         let dir = temporaryDirectory()
         let run = try FeedBenchProcess(["train", "--train", "datasets/digits/train.txt", "--test", "datasets/digits/test.txt",
