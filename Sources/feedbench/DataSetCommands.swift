@@ -1,5 +1,6 @@
 import ArgumentParser
 import DataSources
+import Experiments
 import Foundation
 import Graph
 
@@ -116,6 +117,30 @@ struct InspectCommand: ParsableCommand {
     @OptionGroup var keys: KeyOptions
 
     func run() throws {
-        try Inspector.lines(for: source.location(), keys: keys.keys, keysGiven: keys.given).forEach { print($0) }
+        let location = try source.location()
+        // A training snapshot: its network, epoch, step, state and parameters.
+        if location.kind == .hdf5File, let info = try? Snapshot.read(location.path) {
+            Self.snapshotLines(location.path, info).forEach { print($0) }
+            return
+        }
+        try Inspector.lines(for: location, keys: keys.keys, keysGiven: keys.given).forEach { print($0) }
+    }
+
+    static func snapshotLines(_ path: String, _ info: SnapshotInfo) -> [String] {
+        var lines = ["\(path): FeedBench snapshot, epoch \(info.epoch.map(String.init) ?? "?"), step \(info.step.map(String.init) ?? "?")"]
+        if let r = info.resume {
+            lines.append("training state: seed \(r.seed), \(r.order.rawValue), batch \(r.batchSize)\(r.dropLast ? ", drop last" : ""), position \(r.position), "
+                         + "learning rate \(r.learningRate), momentum \(r.momentum), weight decay \(r.weightDecay); momentum buffers \(info.hasMomentum ? "kept" : "absent")")
+        } else {
+            lines.append("weights only (no training state: --resume starts momentum from zero)")
+        }
+        let count = info.parameters.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        lines.append("parameters (\(count) values):")
+        for p in info.parameters { lines.append("  \(p.name)  \(describe(shape: p.shape))") }
+        if let network = info.network {
+            lines.append("network:")
+            lines += network.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
+        }
+        return lines
     }
 }

@@ -29,6 +29,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Batches read ahead by a background thread (0: none).") var prefetch: Int = 4
     @Option(help: "Multiply every stored value by this (default: 1/255 for uint8, 1 otherwise).") var scale: Float?
     @Option(name: .customLong("init"), help: "Start from the weights in this snapshot.") var initFrom: String?
+    @Option(help: "Continue the run that wrote this snapshot: its network (unless --net or --hidden is given), weights, momentum, sample order, batch size and optimizer settings; --epochs is the total.")
+    var resume: String?
     @Option(help: "Write the weights here at the end (and every --snapshot-every epochs).") var snapshot: String?
     @Option(help: "Also snapshot every N epochs.") var snapshotEvery: Int = 0
     @Option(help: "Write the per-epoch figures as CSV here.") var log: String?
@@ -43,7 +45,10 @@ struct TrainCommand: ParsableCommand {
     var decodedCacheMib: Int?
 
     func validate() throws {
-        guard (net == nil) != (hidden == nil) else { throw ValidationError("give exactly one of --net NET.yaml and --hidden H1,H2,…") }
+        guard (net == nil) != (hidden == nil) || (resume != nil && net == nil && hidden == nil) else {
+            throw ValidationError("give exactly one of --net NET.yaml and --hidden H1,H2,… (or --resume SNAP.h5 alone)")
+        }
+        guard resume == nil || initFrom == nil else { throw ValidationError("give --init or --resume, not both") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
@@ -75,9 +80,9 @@ struct TrainCommand: ParsableCommand {
         let graph = trainer.graph
         if ranks.isRoot {
             say("training on \(trainSource.name): \(trainSource.sampleCount) samples of \(trainSource.sampleShape), "
-                + "\(graph.parameters.reduce(0) { $0 + $1.value.count }) parameters, batch \(batchSize), \(order.rawValue), prefetch \(prefetch)")
+                + "\(graph.parameters.reduce(0) { $0 + $1.value.count }) parameters, batch \(trainer.options.batchSize), \(trainer.options.order.rawValue), prefetch \(prefetch)")
             if let shard = trainer.rankShard {
-                say("\(ranks.size) rank\(ranks.size == 1 ? "" : "s") on \(ranks.nodes) host\(ranks.nodes == 1 ? "" : "s"), global batch \(batchSize * ranks.size): \(shard); "
+                say("\(ranks.size) rank\(ranks.size == 1 ? "" : "s") on \(ranks.nodes) host\(ranks.nodes == 1 ? "" : "s"), global batch \(trainer.options.batchSize * ranks.size): \(shard); "
                     + "gradients summed with MPI_Allreduce\(overlap ? ", each started as soon as backward finishes it" : " after backward")")
             }
         }
@@ -96,37 +101,59 @@ struct TrainCommand: ParsableCommand {
 
     /// Opens the data, builds the network and the trainer (on every rank).
     func prepare(_ ranks: Ranks) throws -> (any DataSource, Trainer) {
+        // A resumed run takes its training settings from the snapshot.
+        let saved = try resume.map { try Snapshot.read($0) }
+        let state = saved?.resume
+        let batch = state?.batchSize ?? batchSize
         let cacheBytes = decodedCacheMib.map { $0 << 20 }
-        let trainSource = try train.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize,
+        let trainSource = try train.location().open(keys: keys.keys, scale: scale, batchSizeHint: batch,
                                                     decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes)
-        let testSource = try test.map { try $0.location().open(keys: keys.keys, scale: scale, batchSizeHint: batchSize,
+        let testSource = try test.map { try $0.location().open(keys: keys.keys, scale: scale, batchSizeHint: batch,
                                                                decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes) }
         let spec: NetworkSpec
         if let net {
             spec = try NetworkSpec(contentsOf: URL(fileURLWithPath: net))
-        } else {
+        } else if hidden != nil {
             guard let k = classes ?? trainSource.classes else {
                 throw UserError("\(train): labels are not class indices; give --classes or a --net")
             }
             spec = .mlp(inputShape: trainSource.sampleShape, hidden: try hiddenSizes() ?? [], classes: k)
+        } else {
+            guard let resume, let text = saved?.network else { throw UserError("\(resume ?? "--resume"): the snapshot holds no network; give --net") }
+            do { spec = try NetworkSpec(yaml: text) } catch { throw UserError("\(resume): its network: \(error)") }
         }
         let graph: Graph<Float>
-        do { graph = try Graph<Float>(spec: spec, seed: seed) } catch let e as GraphError { throw UserError("\(net ?? "--hidden"): \(e)") }
+        do { graph = try Graph<Float>(spec: spec, seed: state?.seed ?? seed) } catch let e as GraphError { throw UserError("\(net ?? "--hidden"): \(e)") }
         if let initFrom {
             let start = try Snapshot.load(initFrom, into: graph)
             if ranks.isRoot { say("initialised from \(initFrom)" + (start.epoch.map { " (epoch \($0))" } ?? "")) }
         }
         var options = TrainingOptions()
         options.epochs = epochs
-        options.batchSize = batchSize
-        options.order = order
-        options.seed = seed
-        options.dropLast = dropLast
+        options.batchSize = batch
+        options.order = state?.order ?? order
+        options.seed = state?.seed ?? seed
+        options.dropLast = state?.dropLast ?? dropLast
         options.prefetch = prefetch
         options.snapshotPath = snapshot
         options.snapshotEvery = snapshotEvery
         options.overlapReduction = overlap
-        let sgd = SGD<Float>(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
+        let sgd = SGD<Float>(learningRate: state?.learningRate ?? learningRate, momentum: state?.momentum ?? momentum,
+                             weightDecay: state?.weightDecay ?? weightDecay)
+        if let resume, let saved {
+            if let difference = Snapshot.firstDifference(graph, saved) { throw UserError("\(resume): cannot resume: \(difference)") }
+            try Snapshot.load(resume, into: graph)
+            let momentumLoaded = try Snapshot.loadMomentum(resume, for: graph, into: sgd)
+            let done = saved.epoch ?? 0
+            options.firstEpoch = done + 1
+            options.initialStep = saved.step ?? 0
+            guard done < epochs else { throw UserError("\(resume) is at epoch \(done): nothing left to train with --epochs \(epochs) (the total)") }
+            if ranks.isRoot {
+                say("resuming from \(resume): epoch \(done) done, step \(options.initialStep); epochs \(done + 1)–\(epochs)"
+                    + (state == nil ? " with the command line's settings" : " with the snapshot's seed, order, batch and optimizer settings")
+                    + (momentumLoaded ? "" : "; the snapshot has no momentum (an older FeedBench wrote it): momentum starts from zero"))
+            }
+        }
         return (trainSource, try Trainer(graph: graph, optimizer: sgd, train: trainSource, test: testSource, options: options, ranks: ranks))
     }
 

@@ -20,6 +20,10 @@ public struct TrainingOptions: Sendable {
     /// blocking `MPI_Allreduce` per parameter after backward, which is faster on a machine
     /// whose cores are all computing (README, "Over Open MPI ranks").
     public var overlapReduction = false
+    /// The first epoch to run (a resumed run starts after the snapshot's epoch) and the
+    /// steps taken before it; epochs run up to `epochs`.
+    public var firstEpoch = 1
+    public var initialStep = 0
     public init() {}
 }
 
@@ -85,6 +89,7 @@ public final class Trainer {
                 ranks: Ranks = .single) throws {
         self.graph = graph
         self.ranks = ranks
+        step = options.initialStep
         rankShard = ranks.usesMPI ? RankShard(files: train.segments.fileSizes.count, rank: ranks.rank, ranks: ranks.size) : nil
         self.optimizer = optimizer
         self.train = train
@@ -121,12 +126,15 @@ public final class Trainer {
     @discardableResult
     public func run(onEpoch: (EpochMetrics) throws -> Void = { _ in }, progress: (Int, Int) -> Void = { _, _ in }) throws -> [EpochMetrics] {
         var all: [EpochMetrics] = []
-        for epoch in 1...max(1, options.epochs) {
+        for epoch in options.firstEpoch...max(options.firstEpoch, options.epochs) {
             let metrics = try runEpoch(epoch, progress: progress)
             all.append(metrics)
-            let last = epoch == options.epochs
+            let last = epoch >= options.epochs
             if ranks.isRoot, let path = options.snapshotPath, last || (options.snapshotEvery > 0 && epoch % options.snapshotEvery == 0) {
-                try Snapshot.write(graph, to: path, epoch: epoch, step: step)
+                let state = ResumeState(epoch: epoch, step: step, seed: options.seed, order: options.order, batchSize: options.batchSize,
+                                        dropLast: options.dropLast, learningRate: optimizer.learningRate, momentum: optimizer.momentum,
+                                        weightDecay: optimizer.weightDecay)
+                try Snapshot.write(graph, to: path, epoch: epoch, step: step, optimizer: optimizer, resume: state)
                 lastSnapshotEpoch = epoch
             }
             try onEpoch(metrics)

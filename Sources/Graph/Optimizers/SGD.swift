@@ -21,8 +21,14 @@ public final class SGD<Scalar: TensorScalar> {
         self.threads = max(1, threads)
     }
 
-    /// A parameter's velocity, if a step has run.
+    /// A parameter's velocity, if a step has run (or one was set).
     public func velocity(of name: String) -> Tensor<Scalar>? { velocities[name] }
+
+    /// Sets a parameter's velocity (resuming a run); the next step continues from it.
+    public func setVelocity(_ velocity: Tensor<Scalar>, of name: String) {
+        velocities[name] = velocity
+        velocityList = []  // rebuilt from `velocities` on the next step
+    }
 
     /// Updates every parameter of `graph` from the gradients of the last `backward`, each
     /// multiplied by `gradientScale` first (data-parallel ranks pass 1 / samples of all ranks).
