@@ -76,7 +76,7 @@ import Testing
         #expect(buildError("inputs: [x")?.hasPrefix("not valid YAML") == true)
         #expect(buildError("- just\n- a list") == "line 1: a network spec must be a YAML mapping")
         #expect(buildError("inputs: {x: [2]}\nnodes:\n  - {name: n, op: dence, inputs: [x]}\nloss: n")?
-            .contains("line 3: node 'n': unknown op 'dence' (known: add, cos, dense, divide, exp,") == true)
+            .contains("line 3: node 'n': unknown op 'dence' (known: add, avg_pool, conv2d, cos, dense, divide, exp,") == true)
         #expect(buildError("inputs: {x: [2]}\nnodez: []\nloss: n") == "line 2: unknown key 'nodez' (expected inputs, params, nodes, loss, or mlp)")
         #expect(buildError("inputs: {x: [2]}\nparams: {W: {shape: [2, 0]}}\nnodes: []\nloss: W")?
             .contains("parameter 'W': sizes must be positive integers") == true)
