@@ -69,7 +69,7 @@ let modules: [Target] = [
         ]),
     .executableTarget(
         name: "benchmarks",
-        dependencies: ["Graph", "Experiments", "Ranks"],
+        dependencies: ["Graph", "NetworkSpecs", "Experiments", "Ranks"],
         path: "benchmarks",
         exclude: ["nets", "peers", "default.yaml", "standard.yaml", "read.yaml", "compressed.yaml", "emulate.yaml", "mpi.yaml"]),
 ]

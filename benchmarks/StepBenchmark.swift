@@ -1,6 +1,7 @@
 import Experiments
 import Foundation
 import Graph
+import NetworkSpecs
 
 /// Times the engine's training step on the reference shapes and, with `--peers`,
 /// PyTorch's on the same shapes, in interleaved blocks so that both meet the same machine.
@@ -22,6 +23,8 @@ struct StepBenchmark {
     var threads = 2
     var batch = 128
     var output: String?
+    /// A network spec to time instead of the two MLPs (`--net`), such as the CIFAR CNN.
+    var net: String?
 
     init(arguments: [String]) throws {
         var rest = arguments[...]
@@ -41,6 +44,9 @@ struct StepBenchmark {
             case "--out":
                 guard let path = rest.popFirst() else { throw BenchmarkError("--out needs a file name") }
                 output = path
+            case "--net":
+                guard let path = rest.popFirst() else { throw BenchmarkError("--net needs a network spec") }
+                net = path
             default: throw BenchmarkError("unknown option \(flag)")
             }
         }
@@ -53,15 +59,22 @@ struct StepBenchmark {
         print("OpenBLAS kernels: \(BLASKernels.coreName)"
             + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
         var rows: [[String]] = []
-        for c in Self.cases {
-            let spec = NetworkSpec.mlp(
+        // With --net: that spec alone, against PyTorch's same network (goal ≤ 1.0 × PyTorch).
+        let netSpec = try net.map { try NetworkSpec(contentsOf: URL(fileURLWithPath: $0)) }
+        let cases = net.map { [Case(name: URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent, sizes: [], goal: 1.0)] } ?? Self.cases
+        for c in cases {
+            let spec = netSpec ?? NetworkSpec.mlp(
                 inputShape: [c.sizes[0]], hidden: Array(c.sizes.dropFirst().dropLast()), classes: c.sizes.last!)
             let graph = try Graph<Float>(spec: spec, seed: 1)
             try graph.feedRandom(batch: batch, seed: 1)
             let sgd = SGD<Float>(learningRate: 0.001, momentum: 0.9, threads: threads)
             var torch: PeerWorker? = nil
             if peers, let worker = PeerWorker(), worker.unavailable["torch"] == nil {
-                try worker.buildTorchStep(sizes: c.sizes, batchSize: batch, threads: threads)
+                if netSpec != nil {
+                    try worker.buildTorchStep(spec: spec.text, batchSize: batch, threads: threads)
+                } else {
+                    try worker.buildTorchStep(sizes: c.sizes, batchSize: batch, threads: threads)
+                }
                 torch = worker
             }
             var ours: [Double] = [], theirs: [Double] = [], theirGemms: [Double] = []
@@ -82,6 +95,7 @@ struct StepBenchmark {
                 }
             }
             let median = median(ours), p95 = StepTimer.percentile(ours.sorted(), 0.95)
+            if netSpec != nil { try printShares(graph, sgd, stepMs: median) }
             print(String(format: "%@  ours:  median %6.2f ms  p95 %6.2f  (forward %.2f, backward %.2f, update %.2f); allocations after warm-up: %d",
                          c.name, median, p95, ourParts.forward, ourParts.backward, ourParts.update, allocations))
             var ratio = ""
@@ -103,6 +117,37 @@ struct StepBenchmark {
             if let torchRow { rows.append(torchRow) }
         }
         if let output { try writeCSV(rows, to: output) }
+    }
+
+    /// Where a spec network's step goes: im2col and col2im (timed alone on the same shapes),
+    /// the convolutions' GEMMs (their nodes' time less that), dense layers (GEMMs), the rest.
+    private func printShares(_ graph: Graph<Float>, _ sgd: SGD<Float>, stepMs: Double) throws {
+        graph.profiling = true
+        graph.resetProfile()
+        let steps = 10
+        for _ in 0..<steps {
+            try graph.forward()
+            graph.backward()
+            sgd.step(graph)
+        }
+        graph.profiling = false
+        var unfolding = 0.0, conv = 0.0, dense = 0.0, total = 0.0
+        for (i, node) in graph.nodes.enumerated() where node.kind == .function {
+            let seconds = (graph.forwardSeconds[i] + graph.backwardSeconds[i]) / Double(steps)
+            total += seconds
+            if let op = node.operation as? Conv2D, let x = graph.value(of: graph.nodes[node.inputs[0]].name) {
+                conv += seconds
+                let weight = graph.nodes[node.inputs[1]].shape.dims
+                let t = op.unfoldingSeconds(x, weightShape: weight)
+                unfolding += 2 * t.im2col + (graph.nodes[node.inputs[0]].needsDiff ? t.col2im : 0)
+            } else if node.operation is Dense {
+                dense += seconds
+            }
+        }
+        func share(_ s: Double) -> String { String(format: "%.1f ms (%.0f %%)", s * 1000, s * 1000 / stepMs * 100) }
+        print("shares of the \(String(format: "%.2f", stepMs)) ms step: im2col + col2im \(share(unfolding)), "
+            + "convolution GEMMs and bias \(share(conv - unfolding)), dense layers \(share(dense)), "
+            + "pools, activations and loss \(share(total - conv - dense)), update and the rest \(share(stepMs / 1000 - total))")
     }
 
     /// Lets spinning BLAS / OpenMP worker threads of the previous block go idle.

@@ -12,7 +12,8 @@ answer is one JSON line on stdout (the first line printed is {"ready": true}):
                              writes SET again with h5py: {"samples": n, "seconds": s, "bytes": b}
   {"op": "prepare", "peer": "py-lmdb", "path": ...}          what a reader does once, before
                              any epoch (py-lmdb: collect the keys): {"records": n}
-  {"op": "torch", "sizes": [...], "batch": B, "threads": T}   builds PyTorch's step
+  {"op": "torch", "sizes": [...], "batch": B, "threads": T}   builds PyTorch's step (or
+   "spec": a FeedBench network spec's text, written as a chain, instead of "sizes")
   {"op": "steps", "what": "step" | "gemm", "count": N}        {"ms": [...]}
   {"op": "quit"}
 A failure answers {"error": "message"} and the worker goes on. Packages are imported on
@@ -27,7 +28,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 PACKAGES = {"h5py": ["numpy", "h5py"], "h5py-getitem": ["numpy", "h5py"], "py-lmdb": ["numpy", "lmdb", "google.protobuf"],
-            "torch": ["torch"]}
+            "torch": ["torch", "yaml"]}
 
 
 def check():
@@ -72,7 +73,7 @@ def main():
                     answer = {}
             elif op == "torch":
                 import torch_step
-                step = torch_step.Step(req["sizes"], int(req["batch"]), int(req.get("threads", 2)))
+                step = torch_step.Step(req.get("sizes"), int(req["batch"]), int(req.get("threads", 2)), req.get("spec"))
                 answer = {"ready": True}
             elif op == "steps":
                 answer = {"ms": step.time(req.get("what", "step"), int(req["count"]))} if step else {"error": "no torch step built"}

@@ -100,6 +100,12 @@ public final class PeerWorker {
         _ = try request(["op": "torch", "sizes": sizes, "batch": batchSize, "threads": threads])
     }
 
+    /// PyTorch's step on the network of a FeedBench spec (a chain of dense, conv2d, pools,
+    /// flatten and activations ending in softmax cross-entropy).
+    public func buildTorchStep(spec: String, batchSize: Int, threads: Int) throws {
+        _ = try request(["op": "torch", "spec": spec, "batch": batchSize, "threads": threads])
+    }
+
     /// Times `count` PyTorch training steps (or, with `gemmsOnly`, the step's matrix
     /// products alone); milliseconds each.
     public func torchSteps(_ count: Int, gemmsOnly: Bool = false) throws -> [Double] {

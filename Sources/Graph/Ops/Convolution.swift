@@ -24,25 +24,43 @@ struct ConvGeometry {
         return g
     }
 
+    /// For kernel column j, the output columns x whose input column x·stride − padding + j
+    /// lies inside the image: [first, end).
+    @inline(__always)
+    func validColumns(_ j: Int) -> (first: Int, end: Int) {
+        let ow = outWidth
+        // w = x·s − p + j ≥ 0  ⇔  x ≥ ceil((p − j) / s);  w < width  ⇔  x ≤ floor((width − 1 + p − j) / s)
+        let low = padding - j
+        let first = low <= 0 ? 0 : (low + stride - 1) / stride
+        let high = width - 1 + padding - j
+        let end = high < 0 ? 0 : Swift.min(ow, high / stride + 1)
+        return (Swift.min(first, end), end)
+    }
+
     /// Unfolds one image [C, H, W] into columns [patch, outPixels]: column (oh, ow) holds the
-    /// patch under the kernel there (zeros where it hangs over the padding).
+    /// patch under the kernel there (zeros where it hangs over the padding). Each output row
+    /// is zeros at its ends and, in between, a copy (stride 1) or a strided gather.
     func im2col<T: TensorScalar>(_ image: UnsafePointer<T>, into col: UnsafeMutablePointer<T>) {
         let oh = outHeight, ow = outWidth
         for c in 0..<channels {
             for i in 0..<kernelHeight {
                 for j in 0..<kernelWidth {
                     let row = col + ((c * kernelHeight + i) * kernelWidth + j) * oh * ow
+                    let (first, end) = validColumns(j)
                     for y in 0..<oh {
                         let h = y * stride - padding + i
                         let out = row + y * ow
-                        guard h >= 0 && h < height else {
+                        guard h >= 0 && h < height, first < end else {
                             out.update(repeating: 0, count: ow)
                             continue
                         }
-                        let source = image + (c * height + h) * width
-                        for x in 0..<ow {
-                            let w = x * stride - padding + j
-                            out[x] = w >= 0 && w < width ? source[w] : 0
+                        if first > 0 { out.update(repeating: 0, count: first) }
+                        if end < ow { (out + end).update(repeating: 0, count: ow - end) }
+                        let source = image + (c * height + h) * width + (first * stride - padding + j)
+                        if stride == 1 {
+                            (out + first).update(from: source, count: end - first)
+                        } else {
+                            for x in 0..<(end - first) { out[first + x] = source[x * stride] }
                         }
                     }
                 }
@@ -57,14 +75,17 @@ struct ConvGeometry {
             for i in 0..<kernelHeight {
                 for j in 0..<kernelWidth {
                     let row = col + ((c * kernelHeight + i) * kernelWidth + j) * oh * ow
+                    let (first, end) = validColumns(j)
+                    guard first < end else { continue }
                     for y in 0..<oh {
                         let h = y * stride - padding + i
                         guard h >= 0 && h < height else { continue }
-                        let target = image + (c * height + h) * width
-                        let source = row + y * ow
-                        for x in 0..<ow {
-                            let w = x * stride - padding + j
-                            if w >= 0 && w < width { target[w] += source[x] }
+                        let target = image + (c * height + h) * width + (first * stride - padding + j)
+                        let source = row + y * ow + first
+                        if stride == 1 {
+                            for x in 0..<(end - first) { target[x] += source[x] }
+                        } else {
+                            for x in 0..<(end - first) { target[x * stride] += source[x] }
                         }
                     }
                 }
@@ -209,36 +230,42 @@ public struct Pool: Operation {
                      stride: stride, padding: 0)
     }
 
-    /// Calls `body(plane offset in x, output index, window origin)` for every output value.
-    @inline(__always)
-    private func windows(_ g: ConvGeometry, samples: Int, _ body: (Int, Int, Int) -> Void) {
-        let planes = samples * g.channels, plane = g.height * g.width
-        var k = 0
-        for p in 0..<planes {
-            for y in 0..<g.outHeight {
-                for x in 0..<g.outWidth {
-                    body(p * plane, k, y * stride * g.width + x * stride)
-                    k += 1
-                }
-            }
-        }
-    }
-
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward<T: TensorScalar>(_ inputs: [Tensor<T>], into output: Tensor<T>) throws {
         let x = inputs[0].pointer, o = output.pointer, g = geometry(inputs[0]), w = g.width
-        let area = T(kernel * kernel)
-        windows(g, samples: inputs[0].rows) { base, k, origin in
-            let start = x + base + origin
-            if average {
-                var total: T = 0
-                for i in 0..<kernel { for j in 0..<kernel { total += start[i * w + j] } }
-                o[k] = total / area
-            } else {
-                var best = start[0]
-                for i in 0..<kernel { for j in 0..<kernel where start[i * w + j] > best || start[i * w + j].isNaN { best = start[i * w + j] } }
-                o[k] = best
+        let planes = inputs[0].rows * g.channels, plane = g.height * g.width, oh = g.outHeight, ow = g.outWidth
+        let area = T(kernel * kernel), k = kernel, s = stride
+        // One loop per kind, with no test inside the window: `!(v <= best)` takes a larger
+        // value and a NaN alike (a diverging run keeps its NaN).
+        if average {
+            for p in 0..<planes {
+                let image = x + p * plane, out = o + p * oh * ow
+                for y in 0..<oh {
+                    for xo in 0..<ow {
+                        let start = image + y * s * w + xo * s
+                        var total: T = 0
+                        for i in 0..<k { for j in 0..<k { total += start[i * w + j] } }
+                        out[y * ow + xo] = total / area
+                    }
+                }
+            }
+        } else {
+            for p in 0..<planes {
+                let image = x + p * plane, out = o + p * oh * ow
+                for y in 0..<oh {
+                    for xo in 0..<ow {
+                        let start = image + y * s * w + xo * s
+                        var best = start[0]
+                        for i in 0..<k {
+                            for j in 0..<k {
+                                let v = start[i * w + j]
+                                if !(v <= best) { best = v }
+                            }
+                        }
+                        out[y * ow + xo] = best
+                    }
+                }
             }
         }
     }
@@ -250,18 +277,29 @@ public struct Pool: Operation {
     ) {
         guard let dx = diffs[0] else { return }
         if !dx.accumulate { dx.tensor.fill(0) }
-        let x = inputs[0].pointer, y = output.pointer, gd = outputDiff.pointer, d = dx.tensor.pointer
+        let x = inputs[0].pointer, gd = outputDiff.pointer, d = dx.tensor.pointer
         let g = geometry(inputs[0]), w = g.width
-        let share = 1 / T(kernel * kernel)
-        windows(g, samples: inputs[0].rows) { base, k, origin in
-            if average {
-                for i in 0..<kernel { for j in 0..<kernel { d[base + origin + i * w + j] += gd[k] * share } }
-            } else {
-                let start = x + base + origin
-                search: for i in 0..<kernel {
-                    for j in 0..<kernel where start[i * w + j] == y[k] || (y[k].isNaN && start[i * w + j].isNaN) {
-                        d[base + origin + i * w + j] += gd[k]
-                        break search
+        let planes = inputs[0].rows * g.channels, plane = g.height * g.width, oh = g.outHeight, ow = g.outWidth
+        let share = 1 / T(kernel * kernel), k = kernel, s = stride
+        for p in 0..<planes {
+            let image = x + p * plane, diff = d + p * plane, base = p * oh * ow
+            for y in 0..<oh {
+                for xo in 0..<ow {
+                    let origin = y * s * w + xo * s, n = base + y * ow + xo
+                    if average {
+                        let v = gd[n] * share
+                        for i in 0..<k { for j in 0..<k { diff[origin + i * w + j] += v } }
+                    } else {
+                        // The window position forward chose: the first that is not below
+                        // every earlier one, by the same comparison.
+                        var best = image[origin], found = origin
+                        for i in 0..<k {
+                            for j in 0..<k {
+                                let v = image[origin + i * w + j]
+                                if !(v <= best) { best = v; found = origin + i * w + j }
+                            }
+                        }
+                        diff[found] += gd[n]
                     }
                 }
             }
@@ -288,7 +326,39 @@ public struct Flatten: Operation {
     public func backward<T: TensorScalar>(
         _ inputs: [Tensor<T>], output: Tensor<T>, outputDiff: Tensor<T>, into diffs: [DiffTarget<T>?]
     ) {
-        let g = outputDiff.pointer
-        diffs[0]?.store { g[$0] }
+        guard let d = diffs[0] else { return }
+        let g = outputDiff.pointer, p = d.tensor.pointer, n = d.tensor.count
+        if d.accumulate {
+            for i in 0..<n { p[i] += g[i] }
+        } else {
+            p.update(from: g, count: n)
+        }
+    }
+}
+
+extension Conv2D {
+    /// Seconds one im2col pass and one col2im pass take over a batch shaped like `x` for a
+    /// weight of `weightShape` (a training step runs im2col twice — forward, and backward for
+    /// the weight's diff — and col2im once when the input needs a diff): the benchmark's
+    /// im2col share.
+    public func unfoldingSeconds(_ x: Tensor<Float>, weightShape: [Int]) -> (im2col: Double, col2im: Double) {
+        let g = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3], kernelHeight: weightShape[2],
+                             kernelWidth: weightShape[3], stride: stride, padding: padding)
+        let inSize = g.channels * g.height * g.width
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patch * g.outPixels)
+        defer { col.deallocate() }
+        col.initialize(repeating: 0, count: g.patch * g.outPixels)
+        let image = UnsafeMutablePointer<Float>.allocate(capacity: inSize)
+        defer { image.deallocate() }
+        image.initialize(repeating: 0, count: inSize)
+        let clock = ContinuousClock()
+        var start = clock.now
+        for s in 0..<x.rows { g.im2col(x.pointer + s * inSize, into: col) }
+        let unfold = clock.now - start
+        start = clock.now
+        for _ in 0..<x.rows { g.col2imAdd(col, into: image) }
+        let fold = clock.now - start
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        return (seconds(unfold), seconds(fold))
     }
 }
