@@ -76,3 +76,39 @@ import TestSupport
         #expect(inspect.stdout.contains("mlp: {input: [1, 8, 8], hidden: [32]"))
     }
 }
+
+/// The benchmark's training mode with a network spec (`network: {spec: …}`) instead of the MLP.
+@Suite struct BenchNetworkSpecTests {
+    @Test func trainModeUsesTheSpec() throws {
+        let dir = makeTemporaryDirectory().path
+        let config = "\(dir)/cnn.yaml"
+        try """
+            experiment: cnn
+            dataset:
+              name: small
+              generate: {samples: 256, shape: [1, 8, 8], classes: 10, seed: 1}
+            backends:
+              - {name: raw, format: raw}
+            orders: [shuffle]
+            cache: [warm]
+            batch_sizes: [32]
+            modes: [train]
+            repeats: 1
+            warmup: 0
+            network: {spec: benchmarks/nets/digits-cnn.yaml, learning_rate: 0.01}
+            peers: false
+            data_dir: \(dir)/data
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try FeedBenchProcess(["bench", config, "--out", "\(dir)/out"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = try ResultsCSV.read("\(dir)/out/results.csv")
+        #expect(rows.filter { $0.mode == .train }.count == 1)
+        #expect(rows.first { $0.mode == .train }?.stepMsMedian != nil)
+        // hidden and spec together: one line.
+        try "experiment: x\ndataset: {name: s, generate: {samples: 64, shape: [1, 8, 8]}}\nbackends: [{name: raw, format: raw}]\nnetwork: {hidden: [8], spec: benchmarks/nets/digits-cnn.yaml}\n"
+            .write(toFile: "\(dir)/both.yaml", atomically: true, encoding: .utf8)
+        let both = try FeedBenchProcess(["bench", "\(dir)/both.yaml", "--out", "\(dir)/out2"])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("network: give hidden (an MLP) or spec (a network spec file), not both"), "\(both.stderr)")
+    }
+}

@@ -1,5 +1,6 @@
 import DataSources
 import Foundation
+import Graph
 import NetworkSpecs
 import Yams
 
@@ -100,6 +101,10 @@ public struct BenchmarkConfig: Sendable {
     /// the machine's speed falls on every case alike. Otherwise each case runs its epochs in turn.
     public var interleave = false
     public var hidden = [512]
+    /// `network: {spec: PATH}`: train this network spec instead of the MLP (its path as
+    /// written, relative to the working directory).
+    public var networkSpec: NetworkSpec?
+    public var networkSpecPath: String?
     public var learningRate: Float = 0.01
     public var momentum: Float = 0.9
     /// The peers to run (those whose packages are missing are skipped with a note).
@@ -174,8 +179,18 @@ public struct BenchmarkConfig: Sendable {
             dataDirectory = s
         }
         if let net = top["network"] {
-            guard let fields = net.mapping else { throw SpecError("'network' must be {hidden, learning_rate, momentum}", at: net) }
-            try Self.checkKeys(fields, "network.", ["hidden", "learning_rate", "momentum"])
+            guard let fields = net.mapping else { throw SpecError("'network' must be {hidden or spec, learning_rate, momentum}", at: net) }
+            try Self.checkKeys(fields, "network.", ["hidden", "spec", "learning_rate", "momentum"])
+            if let v = fields["spec"] {
+                guard fields["hidden"] == nil else { throw SpecError("network: give hidden (an MLP) or spec (a network spec file), not both", at: v) }
+                guard let path = v.string, !path.isEmpty else { throw SpecError("network.spec must be the path of a network spec (YAML)", at: v) }
+                do {
+                    networkSpec = try NetworkSpec(contentsOf: URL(fileURLWithPath: path))
+                } catch {
+                    throw SpecError("network.spec: \(path): \(error)", at: v)
+                }
+                networkSpecPath = path
+            }
             if let v = fields["hidden"] { hidden = try Self.list(v, "network.hidden") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
             if let v = fields["learning_rate"] {
                 guard let x = v.float, x > 0 else { throw SpecError("network.learning_rate must be a positive number", at: v) }

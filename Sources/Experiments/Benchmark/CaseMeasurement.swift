@@ -152,7 +152,9 @@ final class CaseMeasurement {
     private func network(_ d: Int) throws -> (graph: Graph<Float>, sgd: SGD<Float>) {
         if let n = networks[d] { return n }
         let b = try base(d)
-        let graph = try Graph<Float>(spec: .mlp(inputShape: b.sampleShape, hidden: config.hidden, classes: b.classes ?? 10), seed: 1)
+        let spec = config.networkSpec ?? .mlp(inputShape: b.sampleShape, hidden: config.hidden, classes: b.classes ?? 10)
+        let graph: Graph<Float>
+        do { graph = try Graph<Float>(spec: spec, seed: 1) } catch { throw TrainingError("\(config.networkSpecPath ?? "network"): \(error)") }
         let n = (graph, SGD<Float>(learningRate: config.learningRate, momentum: config.momentum))
         networks[d] = n
         return n
@@ -293,11 +295,16 @@ final class CaseMeasurement {
             let sizes = [b.sampleElements] + config.hidden + [b.classes ?? 10]
             row.backend = "torch"
             row.format = .torch
-            row.layout = "float32 in RAM, MLP " + sizes.map(String.init).joined(separator: "-")
+            row.layout = "float32 in RAM, " + (config.networkSpecPath.map { "network \($0)" } ?? "MLP " + sizes.map(String.init).joined(separator: "-"))
             row.dtype = "float32"
+            let spec = config.networkSpec
             return PreparedCase(spec: c, template: row, layout: nil) { [self] _, row, _ in
                 if torchBuiltFor != sizes + [c.batchSize] {
-                    try peers.buildTorchStep(sizes: sizes, batchSize: c.batchSize, threads: 2)
+                    if let spec {  // the same network, built by the worker from the spec
+                        try peers.buildTorchStep(spec: spec.text, batchSize: c.batchSize, threads: 2)
+                    } else {
+                        try peers.buildTorchStep(sizes: sizes, batchSize: c.batchSize, threads: 2)
+                    }
                     torchBuiltFor = sizes + [c.batchSize]
                 }
                 let times = try peers.torchSteps(Self.torchStepsPerEpoch).sorted()
