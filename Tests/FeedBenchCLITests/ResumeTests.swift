@@ -77,6 +77,25 @@ import TestSupport
     }
 }
 
+/// A `log` of data that can be 0 builds (it is data, not a spec error) and stops training at
+/// the first non-finite loss, naming the step.
+@Test func logOfZeroStopsTrainingNamingTheStep() throws {
+    let dir = makeTemporaryDirectory().path
+    try """
+        inputs: {x: [1, 8, 8], y: label}
+        params: {W: {shape: [64, 10], init: xavier}}
+        nodes:
+          - {name: l, op: log, inputs: [x]}
+          - {name: s, op: dense, inputs: [l, W]}
+          - {name: loss, op: softmax_cross_entropy, inputs: [s, y]}
+        loss: loss
+        """.write(toFile: "\(dir)/log.yaml", atomically: true, encoding: .utf8)
+    let run = try FeedBenchProcess(["train", "--train", "datasets/digits/train.txt", "--net", "\(dir)/log.yaml", "--epochs", "1"])
+    #expect(run.status == 1)
+    #expect(run.stderr.hasPrefix("Error: the loss became") && run.stderr.contains("at epoch 1, step 1"), "\(run.stderr)")
+    #expect(run.stderr.split(separator: "\n").count == 1)
+}
+
 /// The benchmark's training mode with a network spec (`network: {spec: …}`) instead of the MLP.
 @Suite struct BenchNetworkSpecTests {
     @Test func trainModeUsesTheSpec() throws {
