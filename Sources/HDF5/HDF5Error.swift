@@ -1,4 +1,6 @@
 import CHDF5
+import Glibc
+import Synchronization
 
 /// An HDF5 failure: what FeedBench was doing, the file and object it concerns, and the
 /// messages of HDF5's own error stack (innermost last).
@@ -50,7 +52,19 @@ public enum HDF5Library {
     static func prepare() {
         H5open()
         H5Eset_auto2(feedbench_H5E_DEFAULT(), nil, nil)
+        _ = exitHook
     }
+
+    /// Registered once, after `H5open` registered HDF5's own shutdown, so it runs first at
+    /// exit: from then on handles are not closed (HDF5 closes every identifier as it shuts
+    /// down, and a handle freed later on another thread — a prefetcher still holding a file
+    /// when an error ends the process — would print HDF5's diagnostics for an invalid id).
+    private static let exitHook: Void = {
+        atexit { HDF5Library.exiting.store(true, ordering: .relaxed) }
+    }()
+
+    /// Whether the process is exiting (see `exitHook`).
+    static let exiting = Atomic<Bool>(false)
 
     /// The library version, such as `1.10.8`.
     public static var version: String {
@@ -109,6 +123,6 @@ final class Handle {
     }
 
     deinit {
-        if isOpen { _ = closer(id) }
+        if isOpen && !HDF5Library.exiting.load(ordering: .relaxed) { _ = closer(id) }
     }
 }
