@@ -40,6 +40,8 @@ public struct WriterOptions: Sendable, Equatable {
     public var shuffle: Bool
     /// HDF5: append a Fletcher-32 checksum to every chunk (filter 3), checked on reading.
     public var fletcher32: Bool
+    /// Replace an existing output of another kind (a file where an LMDB or raw folder goes).
+    public var overwrite = false
 
     public init(files: Int = 1, type: StoredType? = nil, chunkRows: Int? = nil, compression: Compression = .none,
                 shuffle: Bool = false, fletcher32: Bool = false) {

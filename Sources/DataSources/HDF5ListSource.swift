@@ -144,7 +144,7 @@ public final class HDF5ListSource: DataSource, FileBacked {
         self.members = members
         sampleShape = firstShape ?? []
         sampleCount = members.reduce(0) { $0 + $1.rows }
-        classes = integral && maxLabel >= 0 ? Int(maxLabel) + 1 : nil
+        classes = ClassLabels.count(maxLabel: Double(maxLabel), allIntegral: integral)
         segments = SampleSegments(
             fileSizes: members.map(\.rows),
             chunkRows: members.map { $0.data.chunkShape?.first ?? 64 })

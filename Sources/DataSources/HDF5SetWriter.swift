@@ -56,6 +56,8 @@ public struct HDF5SetWriter: DataSetWriter {
     @discardableResult
     public func write(_ source: any DataSource, progress: (Int) -> Void) throws -> [String] {
         let paths = memberPaths
+        // Before any work: never over a device, FIFO or socket, nor a folder.
+        for path in paths + (destination.kind == .hdf5List ? [destination.path] : []) { try AtomicFile.checkReplaceable(path, as: .file) }
         try createParentFolder(of: destination.path)
         let type = options.storedType(for: source)
         let total = source.sampleCount

@@ -99,7 +99,7 @@ public final class LMDBSource: DataSource, FileBacked {
         guard let shape, let type else { throw DataSourceError(path, "the LMDB holds no records") }
         sampleShape = [Int(shape.0), Int(shape.1), Int(shape.2)]
         sampleCount = ends.count
-        classes = Int(maxLabel) + 1
+        classes = ClassLabels.count(maxLabel: Double(maxLabel), allIntegral: true)
         elementType = type
         scaling = .from(scale, for: type)
         segments = .single(ends.count)

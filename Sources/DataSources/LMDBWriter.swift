@@ -22,6 +22,7 @@ public struct LMDBWriter: DataSetWriter {
         let path = destination.path
         let asBytes = options.storedType(for: source) == .uint8
         try createParentFolder(of: path)
+        try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite)
         let temporary = AtomicFile.temporaryPath(for: path)
         try? FileManager.default.removeItem(atPath: temporary)
         do {
@@ -50,6 +51,7 @@ public struct LMDBWriter: DataSetWriter {
             if !pending.isEmpty { try environment.put(pending) }
             progress(written)
             try? FileManager.default.removeItem(atPath: (temporary as NSString).appendingPathComponent("lock.mdb"))
+            try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try AtomicFile.commit(temporary, to: path)
         } catch {

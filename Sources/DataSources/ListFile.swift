@@ -12,7 +12,7 @@ public enum ListFile {
     }
 
     public static func read(_ path: String) throws -> [Entry] {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataSourceError(path, "no such file") }
+        try InputFile.requireRegular(path)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw DataSourceError(path, "cannot read the list file (not UTF-8 text?)")
         }
@@ -64,8 +64,42 @@ public enum AtomicFile {
         }
     }
 
-    /// Renames `temporary` to `path`, replacing what is there.
+    /// What an output is: one file (CSV, HDF5, a snapshot, a report) or a folder (LMDB, raw).
+    public enum OutputKind: Sendable { case file, folder }
+
+    /// Refuses to replace what is at `path` unless it is of the kind being written: a device,
+    /// FIFO or socket never (renaming over `/dev/full` would destroy the node), a folder
+    /// where a file is written or a file where a folder is written only with `overwrite`
+    /// (`convert --to lmdb:data.h5` must not delete the HDF5 file). Nothing there is fine.
+    public static func checkReplaceable(_ path: String, as kind: OutputKind, overwrite: Bool = false) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }  // nothing there (or a dangling link)
+        if (info.st_mode & S_IFMT) == S_IFLNK {
+            guard stat(path, &info) == 0 else { return }
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            if kind == .folder && !overwrite {
+                throw DataSourceError(path, "is an existing file; writing a folder there would delete it (give --overwrite to replace it)")
+            }
+        case S_IFDIR:
+            if kind == .file {
+                throw DataSourceError(path, "is a folder; give a file name")
+            }
+        case S_IFCHR, S_IFBLK: throw DataSourceError(path, "is a device, not a file: refusing to write over it")
+        case S_IFIFO: throw DataSourceError(path, "is a FIFO, not a file: refusing to write over it")
+        case S_IFSOCK: throw DataSourceError(path, "is a socket, not a file: refusing to write over it")
+        default: throw DataSourceError(path, "is not a regular file or folder: refusing to write over it")
+        }
+    }
+
+    /// Renames `temporary` to `path`, replacing what is there (a file by a file; never a
+    /// device, FIFO or socket — see `checkReplaceable`).
     public static func commit(_ temporary: String, to path: String) throws {
+        var isFolder: ObjCBool = false
+        let kind: OutputKind = FileManager.default.fileExists(atPath: temporary, isDirectory: &isFolder) && isFolder.boolValue ? .folder : .file
+        // A folder output has already been checked (and its old folder removed) by its writer.
+        if kind == .file { try checkReplaceable(path, as: .file) }
         guard rename(temporary, path) == 0 else {
             throw DataSourceError(path, "cannot rename \(temporary) into place: \(String(cString: strerror(errno)))")
         }

@@ -30,6 +30,9 @@ public final class RawSource: DataSource, FileBacked, StoredRows {
     public init(path: String, scale: Float? = nil) throws {
         name = path
         let metaPath = (path as NSString).appendingPathComponent("meta.json")
+        for name in ["meta.json", "labels.bin", "data.bin"] {
+            try InputFile.requireRegular((path as NSString).appendingPathComponent(name))
+        }
         guard let metaData = FileManager.default.contents(atPath: metaPath) else {
             throw DataSourceError(path, "not a raw folder (no meta.json)")
         }
@@ -52,7 +55,7 @@ public final class RawSource: DataSource, FileBacked, StoredRows {
         }
         labels = labelData.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         let maxLabel = labels.max() ?? -1
-        classes = labels.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) && maxLabel >= 0 ? Int(maxLabel) + 1 : nil
+        classes = ClassLabels.count(maxLabel: Double(maxLabel), allIntegral: labels.allSatisfy { $0 >= 0 && $0 == $0.rounded() })
         let dataPath = (path as NSString).appendingPathComponent("data.bin")
         let expected = meta.samples * meta.shape.reduce(1, *) * type.size
         let fd = open(dataPath, O_RDONLY)

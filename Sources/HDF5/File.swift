@@ -20,6 +20,12 @@ public final class File {
         guard FileManager.default.fileExists(atPath: path) else {
             throw HDF5Error(file: path, operation: "open", message: "no such file")
         }
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            // A FIFO would block HDF5's open forever; a device or folder is not a file.
+            let what = (info.st_mode & S_IFMT) == S_IFDIR ? "a folder" : (info.st_mode & S_IFMT) == S_IFIFO ? "a FIFO" : "not a regular file (a device?)"
+            throw HDF5Error(file: path, operation: "open", message: "is \(what), not an HDF5 file")
+        }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw HDF5Error(file: path, operation: "open", message: "permission denied")
         }

@@ -18,6 +18,11 @@ enum DataFileCheck {
         guard isDirectory.boolValue else {
             throw LMDBError(path: folder, operation: "open", message: "not a folder (an LMDB environment is a folder holding data.mdb)")
         }
+        var info = stat()
+        if stat(data, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            // A FIFO would block the open forever.
+            throw LMDBError(path: folder, operation: "open", message: "data.mdb is not a regular file (a FIFO or device?)")
+        }
         guard let handle = FileHandle(forReadingAtPath: data) else {
             throw LMDBError(path: folder, operation: "open", message: "no data.mdb: not an LMDB environment")
         }

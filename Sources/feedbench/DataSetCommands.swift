@@ -25,6 +25,9 @@ struct LayoutOptions: ParsableArguments {
     @Flag(help: "HDF5: store a Fletcher-32 checksum with every chunk (checked on reading).")
     var fletcher32 = false
 
+    @Flag(help: "Replace an existing output of another kind (a file where an LMDB or raw folder goes).")
+    var overwrite = false
+
     func validate() throws {
         guard files >= 1 else { throw ValidationError("--files must be at least 1") }
         if let dtype, !dtype.isWritable { throw ValidationError("--dtype must be uint8 or float32, got '\(dtype.rawValue)'") }
@@ -32,7 +35,9 @@ struct LayoutOptions: ParsableArguments {
     }
 
     var writerOptions: WriterOptions {
-        WriterOptions(files: files, type: dtype, chunkRows: chunk, compression: compression, shuffle: shuffle, fletcher32: fletcher32)
+        var options = WriterOptions(files: files, type: dtype, chunkRows: chunk, compression: compression, shuffle: shuffle, fletcher32: fletcher32)
+        options.overwrite = overwrite
+        return options
     }
 }
 

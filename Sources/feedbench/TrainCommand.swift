@@ -72,6 +72,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Outputs that cannot be written are refused before any training.
+        for path in [log, snapshot].compactMap({ $0 }) { try AtomicFile.checkReplaceable(path, as: .file) }
         let ranks = try Ranks.start(force: mpi)  // ended by `FeedBench.main`, which knows whether every rank got there
         // Ranks sharing a host share its cores: BLAS gets this rank's part of them.
         BLASThreads.set(max(1, 2 / ranks.localSize))
@@ -115,7 +117,7 @@ struct TrainCommand: ParsableCommand {
             spec = try NetworkSpec(contentsOf: URL(fileURLWithPath: net))
         } else if hidden != nil {
             guard let k = classes ?? trainSource.classes else {
-                throw UserError("\(train): labels are not class indices; give --classes or a --net")
+                throw UserError("\(train): labels are not class indices 0…\(ClassLabels.limit - 1); give --classes or a --net")
             }
             spec = .mlp(inputShape: trainSource.sampleShape, hidden: try hiddenSizes() ?? [], classes: k)
         } else {

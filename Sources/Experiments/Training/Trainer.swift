@@ -108,7 +108,7 @@ public final class Trainer {
         if let classes = graph.classes(ofLabel: label.name) {
             for source in [train] + (test.map { [$0] } ?? []) {
                 guard let found = source.classes else {
-                    throw TrainingError("\(source.name): labels are not all class indices (integers ≥ 0), which \(graph.nodes[graph.lossIndex].operation!.name) needs")
+                    throw TrainingError("\(source.name): labels are not all class indices (integers 0…\(ClassLabels.limit - 1)), which \(graph.nodes[graph.lossIndex].operation!.name) needs")
                 }
                 guard found <= classes else {
                     throw TrainingError("\(source.name): labels go up to \(found - 1), but the network has \(classes) classes (labels 0…\(classes - 1))")

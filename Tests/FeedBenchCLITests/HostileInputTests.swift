@@ -1,0 +1,80 @@
+import DataSources
+import Foundation
+import Testing
+import TestSupport
+
+/// Outputs never replace what is not theirs, inputs are read from regular files only, and
+/// labels cannot size a network: each case one line and a non-zero exit, never a hang.
+@Suite struct HostileInputTests {
+    let dir = makeTemporaryDirectory().path
+
+    func fifo(_ path: String) throws {
+        #expect(mkfifo(path, 0o644) == 0, "mkfifo \(path)")
+    }
+
+    func kind(_ path: String) -> mode_t {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info.st_mode & S_IFMT : 0
+    }
+
+    /// A device, FIFO or socket is never replaced (checked without writing: the check runs
+    /// before anything is renamed).
+    @Test func specialFilesAreNeverReplaced() throws {
+        #expect(errorText { try AtomicFile.checkReplaceable("/dev/null", as: .file) } == "/dev/null: is a device, not a file: refusing to write over it")
+        #expect(errorText { try AtomicFile.checkReplaceable("/dev/null", as: .folder, overwrite: true) }.contains("is a device"))
+        let pipe = "\(dir)/pipe"
+        try fifo(pipe)
+        for arguments in [["train", "--train", "datasets/digits/train.txt", "--hidden", "8", "--epochs", "1", "--log", pipe],
+                          ["train", "--train", "datasets/digits/train.txt", "--hidden", "8", "--epochs", "1", "--snapshot", pipe],
+                          ["convert", "--from", "datasets/digits/test.txt", "--to", "hdf5:\(pipe)"],
+                          ["convert", "--from", "datasets/digits/test.txt", "--to", "raw:\(pipe)"],
+                          ["convert", "--from", "datasets/digits/test.txt", "--to", "lmdb:\(pipe)"]] {
+            let run = try FeedBenchProcess(arguments)
+            #expect(run.status == 1, "\(arguments)")
+            #expect(run.stderr == "Error: \(pipe): is a FIFO, not a file: refusing to write over it\n", "\(arguments): \(run.stderr)")
+            #expect(kind(pipe) == S_IFIFO, "\(arguments) replaced the FIFO")
+        }
+    }
+
+    /// `convert --to lmdb:good.h5` must not turn an HDF5 file into an LMDB folder.
+    @Test func aFileIsNotReplacedByAFolderWithoutOverwrite() throws {
+        let good = "\(dir)/good.h5"
+        try FileManager.default.copyItem(atPath: "datasets/digits/test-000.h5", toPath: good)
+        for kind in ["lmdb", "raw"] {
+            let run = try FeedBenchProcess(["convert", "--from", "datasets/digits/test.txt", "--to", "\(kind):\(good)"])
+            #expect(run.status == 1)
+            #expect(run.stderr == "Error: \(good): is an existing file; writing a folder there would delete it (give --overwrite to replace it)\n")
+            #expect(self.kind(good) == S_IFREG)
+        }
+        let forced = try FeedBenchProcess(["convert", "--from", "datasets/digits/test.txt", "--to", "lmdb:\(good)", "--overwrite"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(kind(good) == S_IFDIR)
+    }
+
+    /// A FIFO where an input file goes: one line, no blocked open.
+    @Test func aFIFOIsNotAnInput() throws {
+        try fifo("\(dir)/x.h5")
+        try fifo("\(dir)/list.txt")
+        try FileManager.default.createDirectory(atPath: "\(dir)/env", withIntermediateDirectories: true)
+        try fifo("\(dir)/env/data.mdb")
+        let raw = "\(dir)/raw"
+        let copy = try FeedBenchProcess(["convert", "--from", "datasets/digits/test.txt", "--to", "raw:\(raw)"])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        try FileManager.default.removeItem(atPath: "\(raw)/data.bin")
+        try fifo("\(raw)/data.bin")
+        for (source, expected) in [("\(dir)/x.h5", "\(dir)/x.h5: is a FIFO, not an HDF5 file"), ("\(dir)/list.txt", "\(dir)/list.txt: is a FIFO, not a file"),
+                                   ("lmdb:\(dir)/env", "data.mdb is not a regular file"), ("raw:\(raw)", "\(raw)/data.bin: is a FIFO, not a file")] {
+            let run = try FeedBenchProcess(["inspect", source])
+            #expect(run.status == 1, "\(source)")
+            #expect(run.stderr.contains(expected) && run.stderr.split(separator: "\n").count == 1, "\(source): \(run.stderr)")
+        }
+    }
+
+    /// A label of 1e19 does not become a billion-class output layer (nor a trap).
+    @Test func hugeLabelsAreNotClassIndices() throws {
+        #expect(ClassLabels.count(maxLabel: 1e19, allIntegral: true) == nil)
+        #expect(ClassLabels.count(maxLabel: 2_147_483_647, allIntegral: true) == nil)
+        #expect(ClassLabels.count(maxLabel: 65_535, allIntegral: true) == 65_536)
+        #expect(ClassLabels.count(maxLabel: 9, allIntegral: false) == nil)
+    }
+}
