@@ -30,8 +30,10 @@ public final class RawSource: DataSource, FileBacked, StoredRows {
     public init(path: String, scale: Float? = nil) throws {
         name = path
         let metaPath = (path as NSString).appendingPathComponent("meta.json")
+        // Regular files only (a FIFO would block the reads below); missing ones are named below.
         for name in ["meta.json", "labels.bin", "data.bin"] {
-            try InputFile.requireRegular((path as NSString).appendingPathComponent(name))
+            let file = (path as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: file) { try InputFile.requireRegular(file) }
         }
         guard let metaData = FileManager.default.contents(atPath: metaPath) else {
             throw DataSourceError(path, "not a raw folder (no meta.json)")
