@@ -53,8 +53,9 @@ public struct GradientCheck {
     /// Runs the check on a fed graph. Returns one result per parameter and per
     /// differentiable input, in graph order.
     public func run(_ graph: Graph<Double>) throws -> [GradientCheckResult] {
-        try graph.forward()
+        let loss = try graph.forward()
         graph.backward()
+        let lossIsFinite = loss.isFinite
         var results: [GradientCheckResult] = []
         var generator = SeededGenerator(seed: seed, stream: "gradient-check")
         for node in graph.nodes where node.needsDiff && node.kind != .function {
@@ -79,8 +80,10 @@ public struct GradientCheck {
                 value[i] = original
                 let numeric = (plus - minus) / (2 * step)
                 let a = analytic[i]
-                let error = abs(a - numeric) / max(abs(a), abs(numeric), floor)
-                if error > worst {
+                // A NaN or infinity anywhere (loss, analytic or numeric gradient) is an
+                // infinite error: it must fail, not vanish in a comparison.
+                let error = a.isFinite && numeric.isFinite ? abs(a - numeric) / max(abs(a), abs(numeric), floor) : .infinity
+                if error > worst || (error == .infinity && worst != .infinity) {
                     worst = error
                     worstIndex = i
                     worstPair = (a, numeric)
@@ -88,7 +91,7 @@ public struct GradientCheck {
             }
             results.append(GradientCheckResult(
                 name: node.name, shape: value.shape, checked: indices.count,
-                maxRelativeError: max(worst, 0), worstIndex: worstIndex,
+                maxRelativeError: lossIsFinite ? max(worst, 0) : .infinity, worstIndex: worstIndex,
                 worstAnalytic: worstPair.analytic, worstNumeric: worstPair.numeric))
         }
         try graph.forward()  // leave the values as they were

@@ -13,6 +13,7 @@ import Ranks
 struct FeedBench: ParsableCommand {
     static func main() {
         BLASKernels.relaunchWithWidestKernelsIfNeeded()
+        installCrashLine()
         // Line by line even when piped (`make bench | tee log`, CI logs), not in one block at the end.
         setvbuf(stdout, nil, _IOLBF, 0)
         do {
@@ -36,6 +37,25 @@ struct FeedBench: ParsableCommand {
             // Under mpirun, before MPI starts (a bad option), every rank would print the same line.
             if Ranks.launchedByMPI, (Ranks.worldRankFromLauncher ?? 0) != 0 { Glibc.exit(exitCode(for: message).rawValue) }
             exit(withError: message)
+        }
+    }
+
+    /// A crash (a trap, SIGSEGV, SIGBUS) ends with one line instead of a page of backtrace;
+    /// `FEEDBENCH_BACKTRACE=1` keeps the runtime's backtrace. The handler only writes a fixed
+    /// text and exits, as a signal handler may.
+    static func installCrashLine() {
+        guard ProcessInfo.processInfo.environment["FEEDBENCH_BACKTRACE"] != "1" else { return }
+        for s in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE] {
+            signal(s) { number in
+                let text: StaticString
+                switch number {
+                case SIGSEGV: text = "feedbench: internal error (SIGSEGV); please report it with the command that caused it (FEEDBENCH_BACKTRACE=1 shows where)\n"
+                case SIGBUS: text = "feedbench: internal error (SIGBUS: a mapped file shrank or failed to read?); please report it with the command that caused it (FEEDBENCH_BACKTRACE=1 shows where)\n"
+                default: text = "feedbench: internal error (a trap); please report it with the command that caused it (FEEDBENCH_BACKTRACE=1 shows where)\n"
+                }
+                _ = write(2, text.utf8Start, text.utf8CodeUnitCount)
+                _exit(70)
+            }
         }
     }
 

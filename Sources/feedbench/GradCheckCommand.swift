@@ -36,7 +36,7 @@ struct GradCheckCommand: ParsableCommand {
             network: options.network, batch: options.batchSize, seed: options.seed, tolerance: tolerance,
             results: results, labels: graph.inputNodes.filter { $0.shape.isLabel }.map(\.name))
         lines.forEach { print($0) }
-        if results.contains(where: { $0.maxRelativeError > tolerance }) { throw ExitCode.failure }
+        if results.contains(where: { !($0.maxRelativeError <= tolerance) }) { throw ExitCode.failure }
     }
 }
 
@@ -49,7 +49,7 @@ enum GradCheckReport {
         let width = max(8, (results.map(\.name) + labels).map(\.count).max() ?? 0)
         var lines = ["gradcheck \(network): batch \(batch), seed \(seed), tolerance \(format(tolerance))"]
         for r in results {
-            let verdict = r.maxRelativeError <= tolerance ? "ok" : "FAIL"
+            let verdict = r.maxRelativeError <= tolerance ? "ok" : "FAIL"  // NaN or ∞: FAIL
             lines.append(
                 pad(r.name, width) + "  " + pad(describe(shape: r.shape), 12) + "  "
                     + pad("\(r.checked)/\(r.shape.reduce(1, *)) checked", 18)
@@ -57,7 +57,7 @@ enum GradCheckReport {
                     + "  (analytic " + format(r.worstAnalytic) + ", numeric " + format(r.worstNumeric) + ")  " + verdict)
         }
         for label in labels { lines.append(pad(label, width) + "  labels        not differentiable") }
-        let failed = results.filter { $0.maxRelativeError > tolerance }.count
+        let failed = results.filter { !($0.maxRelativeError <= tolerance) }.count
         lines.append("\(results.count - failed) passed, \(failed) failed")
         return lines
     }

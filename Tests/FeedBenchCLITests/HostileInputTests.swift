@@ -78,3 +78,32 @@ import TestSupport
         #expect(ClassLabels.count(maxLabel: 9, allIntegral: false) == nil)
     }
 }
+
+/// A crash is one line and exit code 70, not a page of backtrace; gradcheck fails on NaN.
+@Suite struct CrashLineTests {
+    @Test func aCrashIsOneLine() throws {
+        let process = Process()
+        process.executableURL = FeedBenchProcess.executable
+        process.arguments = ["train", "--train", "datasets/digits/train.txt", "--hidden", "64", "--epochs", "100000"]
+        process.currentDirectoryURL = FeedBenchProcess.repository
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.5)  // training by now
+        kill(process.processIdentifier, SIGSEGV)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 70)
+        #expect(text.split(separator: "\n").count == 1 && text.hasPrefix("feedbench: internal error (SIGSEGV)"), "\(text)")
+    }
+
+    @Test func gradcheckFailsOnNaN() throws {
+        let path = makeTemporaryDirectory().appendingPathComponent("nan.yaml").path
+        try "inputs: {x: [2]}\nparams: {W: {shape: [2, 2], init: \"constant:nan\"}}\nnodes:\n  - {name: h, op: dense, inputs: [x, W]}\n  - {name: loss, op: l2, inputs: [h]}\nloss: loss\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try FeedBenchProcess(["gradcheck", path])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("max rel error inf") && run.stdout.contains("0 passed, 2 failed"), "\(run.stdout)")
+    }
+}
