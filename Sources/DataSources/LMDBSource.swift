@@ -47,10 +47,18 @@ public final class LMDBSource: DataSource, FileBacked {
     let keyBytes: [UInt8]
     let keyEnds: [Int]
 
+    /// Runs the open walk somewhere a liblmdb crash cannot take this process down, before
+    /// this process walks the file itself: liblmdb trusts its file, and a corrupt `data.mdb`
+    /// (a page number past the end, a value pointing outside the map) ends its reader with
+    /// SIGBUS or SIGSEGV. The `feedbench` tool sets it to a child process that opens the LMDB
+    /// and reports how it ended; nil (library users, the child itself) walks in-process only.
+    nonisolated(unsafe) public static var openCheck: ((String) throws -> Void)?
+
     public init(path: String, scale: Float? = nil, readahead: Readahead = .on, decoder: Decoder = .view) throws {
         name = path
         self.readahead = readahead
         self.decoder = decoder
+        try LMDBSource.openCheck?(path)
         do {
             environment = try Environment.openReadOnly(path)
         } catch let error as LMDBError {

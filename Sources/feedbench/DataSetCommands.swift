@@ -149,3 +149,41 @@ struct InspectCommand: ParsableCommand {
         return lines
     }
 }
+
+/// `feedbench check-lmdb DIR` (not listed): the LMDB open walk alone, run by `LMDBSource` in
+/// a child process before the tool walks the file itself, so that a liblmdb crash on a
+/// corrupt `data.mdb` ends the child, not the run. Exit 0: the walk passed.
+struct CheckLMDBCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-lmdb", shouldDisplay: false)
+    @Argument var folder: String
+
+    func run() throws {
+        LMDBSource.openCheck = nil
+        _ = try LMDBSource(path: folder)
+    }
+
+    /// The check `LMDBSource.openCheck` runs: the walk in a child process; a child killed by
+    /// a signal (or ending with the crash line's code) is a corrupt file. Other failures are
+    /// left for this process's own walk to report in its words.
+    static func inChildProcess(_ folder: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["check-lmdb", folder]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        var environment = ProcessInfo.processInfo.environment
+        environment["FEEDBENCH_BACKTRACE"] = nil
+        // Not an MPI rank: the child must not try to join the parent's job.
+        for key in environment.keys where key.hasPrefix("OMPI_") || key.hasPrefix("PMIX_") || key.hasPrefix("PMI_") { environment[key] = nil }
+        process.environment = environment
+        try process.run()
+        process.waitUntilExit()
+        let data = (folder as NSString).appendingPathComponent("data.mdb")
+        if process.terminationReason == .uncaughtSignal {
+            throw DataSourceError(data, "corrupt: reading it crashed liblmdb (signal \(process.terminationStatus)) in a check before use")
+        }
+        if process.terminationStatus == 70 {
+            throw DataSourceError(data, "corrupt: reading it crashed liblmdb in a check before use")
+        }
+    }
+}

@@ -14,6 +14,7 @@ struct FeedBench: ParsableCommand {
     static func main() {
         BLASKernels.relaunchWithWidestKernelsIfNeeded()
         installCrashLine()
+        LMDBSource.openCheck = CheckLMDBCommand.inChildProcess
         // Line by line even when piped (`make bench | tee log`, CI logs), not in one block at the end.
         setvbuf(stdout, nil, _IOLBF, 0)
         do {
@@ -65,7 +66,7 @@ struct FeedBench: ParsableCommand {
         version: versionText,
         subcommands: [
             BenchCommand.self, ReportCommand.self, GenerateCommand.self, ConvertCommand.self, InspectCommand.self,
-            TrainCommand.self, GradCheckCommand.self, TimeCommand.self,
+            TrainCommand.self, GradCheckCommand.self, TimeCommand.self, CheckLMDBCommand.self,
         ])
 
     /// `feedbench --version`: this release and the libraries it runs on.
