@@ -11,7 +11,7 @@ import HDF5
 /// the file, every filter decodable. Labels (one number per sample) are read once; data is
 /// streamed per batch. Batches cross file boundaries; a shuffled batch groups its reads by
 /// file and sorts them.
-public final class HDF5ListSource: DataSource, FileBacked {
+public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
     /// How data rows are read.
     public enum ReadPath: String, Sendable, CaseIterable {
         /// Without HDF5 on the hot path: unfiltered data straight from a read-only mapping of
@@ -253,7 +253,7 @@ public final class HDF5ListSource: DataSource, FileBacked {
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
         guard options.batchSize >= 1 else { throw DataSourceError(name, "batch size must be at least 1") }
         let reader = HDF5BatchReader(source: self, batchSize: options.batchSize)
-        guard decodesChunks else { return PlannedIterator(self, options, fill: reader.fill) }
+        guard decodesChunks else { return CheckedIterator(PlannedIterator(self, options, fill: reader.fill), source: self) }
         let batches = EpochPlan.batches(EpochPlan.order(segments, options), options)
         let schedule = reader.schedule(batches, budget: options.decodedCacheBytes ?? decodedCacheBytes)
         // The consuming thread works on the batches too while it waits, so the pool's count
@@ -263,8 +263,19 @@ public final class HDF5ListSource: DataSource, FileBacked {
         // 3×224×224 float32 is 241 MB; one batch of it already has chunks for every thread).
         let batchBytes = options.batchSize * sampleElements * MemoryLayout<Float>.size
         let ahead = max(1, min(Self.assembleAhead, (256 << 20) / max(batchBytes, 1)))
-        return ChunkAssembler(reader: reader, batches: batches, schedule: schedule, sampleShape: sampleShape,
-                              ahead: ahead, threads: max(1, decodePool.threads - 1), ring: options.ring)
+        return CheckedIterator(ChunkAssembler(reader: reader, batches: batches, schedule: schedule, sampleShape: sampleShape,
+                                              ahead: ahead, threads: max(1, decodePool.threads - 1), ring: options.ring), source: self)
+    }
+
+    /// Throws naming the member file whose mapping faulted (it shrank while being read).
+    func checkMappings() throws {
+        for member in members {
+            switch member.access {
+            case .mapped(let mapping, _): try mapping.check()
+            case .chunks(let chunked): try chunked.mapping?.check()
+            case .library: break
+            }
+        }
     }
 
     /// Which member holds global sample `index`, and its row there.

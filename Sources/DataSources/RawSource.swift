@@ -7,7 +7,7 @@ import Graph
 /// `labels.bin` (N float32) and `meta.json` (`{"samples", "shape", "dtype"}`). The data file
 /// is mapped into memory and each sample converted straight from the mapping into its batch
 /// slot: no system call per sample and no library in between.
-public final class RawSource: DataSource, FileBacked, StoredRows {
+public final class RawSource: DataSource, FileBacked, StoredRows, MappedReads {
     /// The contents of `meta.json`.
     struct Meta: Codable {
         var samples: Int
@@ -73,13 +73,22 @@ public final class RawSource: DataSource, FileBacked, StoredRows {
             let p = mmap(nil, expected, PROT_READ, MAP_SHARED, fd, 0)
             guard let p, p != MAP_FAILED else { throw DataSourceError(dataPath, "cannot map: \(String(cString: strerror(errno)))") }
             mapping = UnsafeRawPointer(p)
+            guardSlot = MappingGuard.register(UnsafeRawPointer(p), length: expected)
         } else {
             mapping = nil
         }
     }
 
     deinit {
+        MappingGuard.unregister(guardSlot)
         if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), mappedBytes) }
+    }
+
+    /// Its entry in `MappingGuard`: a read of a data.bin that shrank is an error, not SIGBUS.
+    private var guardSlot: Int?
+
+    func checkMappings() throws {
+        try MappingGuard.check(guardSlot, path: (name as NSString).appendingPathComponent("data.bin"))
     }
 
     public var rowType: StoredType { elementType }
@@ -89,6 +98,7 @@ public final class RawSource: DataSource, FileBacked, StoredRows {
         guard range.lowerBound >= 0, range.upperBound <= sampleCount else { throw DataSourceError(name, "rows \(range) out of range") }
         let rowBytes = sampleElements * elementType.size
         if let mapping, !range.isEmpty { destination.copyMemory(from: mapping + range.lowerBound * rowBytes, byteCount: range.count * rowBytes) }
+        try checkMappings()
         for (k, i) in range.enumerated() { out[k] = labels[i] }
     }
 
@@ -101,6 +111,10 @@ public final class RawSource: DataSource, FileBacked, StoredRows {
     }
 
     public func makeIterator(_ options: EpochOptions) throws -> any BatchIterator {
+        CheckedIterator(plannedIterator(options), source: self)
+    }
+
+    private func plannedIterator(_ options: EpochOptions) -> PlannedIterator {
         PlannedIterator(self, options) { [self] batch, indices in
             let d = sampleElements, rowBytes = d * elementType.size
             guard let mapping else { return }

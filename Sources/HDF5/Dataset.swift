@@ -87,7 +87,7 @@ public final class Dataset {
             layout = .chunked
             var dims = [hsize_t](repeating: 0, count: max(shape.count, 1))
             let rank = H5Pget_chunk(create.id, Int32(dims.count), &dims)
-            chunkShape = rank > 0 ? dims.prefix(Int(rank)).map { Int($0) } : nil
+            chunkShape = rank > 0 ? dims.prefix(Int(rank)).map { Int(clamping: $0) } : nil
         case H5D_COMPACT: layout = .compact; chunkShape = nil
         case H5D_VIRTUAL: layout = .virtual; chunkShape = nil
         default: layout = .contiguous; chunkShape = nil
@@ -169,14 +169,14 @@ public final class Dataset {
 
     /// Bytes the dataset's data occupies in the file (`H5Dget_storage_size`: compressed chunks
     /// at their stored size).
-    public var storageSize: Int { Int(H5Dget_storage_size(handle.id)) }
+    public var storageSize: Int { Int(clamping: H5Dget_storage_size(handle.id)) }
 
     /// Where a contiguous, allocated dataset's bytes start in the file, or nil.
     public var contiguousFileOffset: Int? {
         guard layout == .contiguous else { return nil }
         let address = H5Dget_offset(handle.id)
         _ = HDF5Library.takeErrorStack()
-        return address == haddr_t.max ? nil : Int(address)
+        return address == haddr_t.max ? nil : Int(clamping: address)
     }
 
     // MARK: Chunks
@@ -205,8 +205,10 @@ public final class Dataset {
             guard H5Dget_chunk_info(handle.id, space.id, hsize_t(i), &offset, &mask, &address, &size) >= 0 else {
                 throw HDF5Error(file: file.path, object: path, operation: "locate chunk \(i)")
             }
-            return ChunkLocation(offset: offset.prefix(shape.count).map { Int($0) }, filterMask: mask,
-                                 address: address == feedbench_HADDR_UNDEF() ? -1 : Int(address), size: Int(size))
+            // A corrupt chunk index can hold any 64-bit value: clamped (and then refused by
+            // the callers' checks against the file's size), never a trap.
+            return ChunkLocation(offset: offset.prefix(shape.count).map { Int(clamping: $0) }, filterMask: mask,
+                                 address: address == feedbench_HADDR_UNDEF() ? -1 : Int(clamping: address), size: Int(clamping: size))
         }
     }
 
@@ -217,7 +219,7 @@ public final class Dataset {
         var size: hsize_t = 0
         let status = H5Dget_chunk_storage_size(handle.id, offset.map { hsize_t($0) }, &size)
         _ = HDF5Library.takeErrorStack()  // a missing chunk is an error in 1.10; not one here
-        return status >= 0 && size > 0 ? Int(size) : nil
+        return status >= 0 && size > 0 ? Int(clamping: size) : nil
     }
 
     /// Reads the stored (still filtered) bytes of the chunk at `offset` into `buffer`, which

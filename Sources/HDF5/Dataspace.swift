@@ -21,7 +21,7 @@ public final class Dataspace {
         let rank = Int(H5Sget_simple_extent_ndims(handle.id))
         var dims = [hsize_t](repeating: 0, count: max(rank, 0))
         if rank > 0 { H5Sget_simple_extent_dims(handle.id, &dims, nil) }
-        shape = dims.map { Int($0) }
+        shape = dims.map { Int(clamping: $0) }  // a corrupt header's dimension: huge, not a trap
     }
 
     /// Selects the union of these row ranges (whole rows), replacing any selection.

@@ -102,7 +102,10 @@ import TestSupport
                 let label = "mutant \(i) \(arguments[0])"
                 guard let result = try Self.run(arguments) else { outcome.hangs.append(label); continue }
                 if result.signaled || result.status == 70 {
-                    outcome.crashes.append("\(label): \(result.stderr.split(separator: "\n").first ?? "")")
+                    // Kept for a look: the mutant that crashed, beside the temporary folder.
+                    let kept = "\(base)-crash-\(kind.rawValue)-\(i)"
+                    try? FileManager.default.copyItem(atPath: root, toPath: kept)
+                    outcome.crashes.append("\(label) (kept in \(kept)): \(result.stderr.split(separator: "\n").first ?? "")")
                 } else if result.status == 0 {
                     outcome.successes += 1
                 } else {

@@ -107,3 +107,34 @@ import TestSupport
         #expect(run.stdout.contains("max rel error inf") && run.stdout.contains("0 passed, 2 failed"), "\(run.stdout)")
     }
 }
+
+/// A file truncated while an epoch reads it through a mapping: one line naming the file, not
+/// SIGBUS (raw and contiguous HDF5 both read mapped files).
+@Suite(.serialized) struct TruncatedWhileReadingTests {
+    @Test(arguments: ["raw", "hdf5"])
+    func truncationIsAnErrorNamingTheFile(kind: String) throws {
+        let dir = makeTemporaryDirectory().path
+        let destination = kind == "raw" ? "raw:\(dir)/set" : "\(dir)/set.h5"
+        let made = try FeedBenchProcess(["generate", "--samples", "20000", "--shape", "3,32,32", "--content", "noise", "--dtype", "uint8", "--to", destination])
+        #expect(made.status == 0, "\(made.stderr)")
+        let file = kind == "raw" ? "\(dir)/set/data.bin" : "\(dir)/set.h5"
+        let process = Process()
+        process.executableURL = FeedBenchProcess.executable
+        process.arguments = ["train", "--train", destination, "--hidden", "8", "--epochs", "100000", "--classes", "10"]
+        process.currentDirectoryURL = FeedBenchProcess.repository
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 2)  // reading epochs by now
+        #expect(truncate(file, 4096) == 0)
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        watchdog.cancel()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(text)")
+        let last = text.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.contains(file) && last.contains("became shorter"), "\(text.suffix(400))")
+    }
+}

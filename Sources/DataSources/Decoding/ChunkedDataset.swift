@@ -104,8 +104,8 @@ final class ChunkedDataset {
         }
         let all = found.map { $0! }
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-        if let bad = all.first(where: { $0.address + $0.size > size }) {
-            throw DataSourceError(context, "the file is truncated: the chunk at \(Self.describe(bad.offset)) of '\(dataset.path.dropFirst())' needs \(bad.address + bad.size) bytes, the file has \(size)")
+        if let bad = all.first(where: { $0.address < 0 || $0.size < 0 || $0.address > size - $0.size }) {
+            throw DataSourceError(context, "the file is truncated: the chunk at \(Self.describe(bad.offset)) of '\(dataset.path.dropFirst())' needs \(bad.address.addingReportingOverflow(bad.size).overflow ? "more than 2⁶³" : String(bad.address + bad.size)) bytes, the file has \(size)")
         }
         locations = all
         mapping = try FileMapping(path: file, context: context)
