@@ -165,6 +165,13 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
         // Size HDF5's chunk cache (used on the H5Dread path) for a batch's chunks plus a
         // chunk-shuffle window.
         let probe = try file.root.dataset(keys.data)
+        // Sizes from the file's header, in checked arithmetic before anything uses them.
+        let elementBytes = max(probe.elementType?.size ?? 8, 1)
+        guard SizeLimits.product(Array(probe.shape.dropFirst()), limit: SizeLimits.sampleElements) != nil,
+              SizeLimits.product(probe.shape + [elementBytes]) != nil,
+              SizeLimits.product((probe.chunkShape ?? []) + [elementBytes], limit: 1 << 32) != nil else {
+            throw DataSourceError(context, "'\(keys.data)' declares shape \(describe(shape: probe.shape))\(probe.chunkShape.map { " in chunks of \(describe(shape: $0))" } ?? ""): too large to read (a corrupt header?)")
+        }
         var cache: ChunkCache? = nil
         if let chunk = probe.chunkShape, chunk.count >= 1 {
             let chunkBytes = chunk.reduce(1, *) * max(probe.elementType?.size ?? 4, 1)

@@ -78,7 +78,9 @@ public final class LMDBSource: DataSource, FileBacked {
                 let datum: DatumView
                 do { datum = try DatumView(value) } catch { throw fail("\(error)") }
                 if datum.encoded { throw fail("an encoded (compressed) image; FeedBench reads raw Datum data only") }
-                let count = Int(datum.channels) * Int(datum.height) * Int(datum.width)
+                guard let count = SizeLimits.product([Int(datum.channels), Int(datum.height), Int(datum.width)], limit: SizeLimits.sampleElements) else {
+                    throw fail("shape \(datum.channels)×\(datum.height)×\(datum.width) is too large (a corrupt record?)")
+                }
                 let recordType: StoredType
                 if let data = datum.data, data.count > 0 {
                     recordType = .uint8

@@ -59,7 +59,10 @@ public final class RawSource: DataSource, FileBacked, StoredRows, MappedReads {
         let maxLabel = labels.max() ?? -1
         classes = ClassLabels.count(maxLabel: Double(maxLabel), allIntegral: labels.allSatisfy { $0 >= 0 && $0 == $0.rounded() })
         let dataPath = (path as NSString).appendingPathComponent("data.bin")
-        let expected = meta.samples * meta.shape.reduce(1, *) * type.size
+        guard let elements = SizeLimits.product(meta.shape, limit: SizeLimits.sampleElements),
+              let expected = SizeLimits.product([meta.samples, elements, type.size]) else {
+            throw DataSourceError(metaPath, "\(meta.samples) samples of shape \(describe(shape: meta.shape)) are too large to read (a corrupt meta.json?)")
+        }
         let fd = open(dataPath, O_RDONLY)
         guard fd >= 0 else { throw DataSourceError(dataPath, "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

@@ -28,6 +28,9 @@ public final class SyntheticSource: DataSource {
     public init(samples: Int, shape: [Int], classes: Int, seed: UInt64, content: SampleContent = .noise) throws {
         guard samples >= 1 else { throw DataSourceError("generate", "--samples must be at least 1") }
         guard !shape.isEmpty, shape.allSatisfy({ $0 >= 1 }) else { throw DataSourceError("generate", "--shape must be positive sizes") }
+        guard SizeLimits.product(shape, limit: SizeLimits.sampleElements) != nil else {
+            throw DataSourceError("generate", "--shape \(describe(shape: shape)) holds more than \(SizeLimits.sampleElements) values per sample")
+        }
         guard classes >= 1 else { throw DataSourceError("generate", "--classes must be at least 1") }
         try content.check(shape: shape, classes: classes)
         name = "synthetic \(content.rawValue) (\(samples)×\(shape.map(String.init).joined(separator: "×")), \(classes) classes, seed \(seed))"

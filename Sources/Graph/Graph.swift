@@ -75,6 +75,10 @@ public final class Graph<Scalar: TensorScalar> {
     /// - Parameter inputGradients: also compute diffs for data inputs (for gradient checks).
     public init(spec: NetworkSpec, seed: UInt64 = 0, inputGradients: Bool = false) throws {
         self.spec = spec
+        try spec.checkFitsInMemory("the network")
+        for input in spec.inputs where SizeLimits.product(input.shape.dims, limit: SizeLimits.sampleElements) == nil {
+            throw GraphError.tooLarge("input '\(input.name)': shape \(input.shape) holds more than \(SizeLimits.sampleElements) values per sample")
+        }
         // Names and kinds.
         var declared: [(name: String, kind: Kind, shape: NodeShape, spec: Int)] = []
         for (i, input) in spec.inputs.enumerated() { declared.append((input.name, .input, input.shape, i)) }
@@ -315,7 +319,16 @@ public final class Graph<Scalar: TensorScalar> {
             let n = values[i].rows
             if batch < 0 { batch = n } else if n != batch { throw GraphError.batchMismatch(input: node.name, expected: batch, got: n) }
         }
-        if batch != batchSize { resize(batch: max(batch, 0)) }
+        if batch != batchSize {
+            // Values and diffs of every node for this batch: refused, not allocated, when they
+            // cannot fit.
+            let perSample = SizeLimits.sum(nodes.filter { $0.shape.batched }.map { SizeLimits.product($0.shape.dims) })
+            guard let perSample, let bytes = SizeLimits.product([perSample, max(batch, 0), 2 * MemoryLayout<Scalar>.size]),
+                  bytes <= SizeLimits.memory else {
+                throw GraphError.tooLarge("a batch of \(batch) needs more than the machine's \(SizeLimits.gib(SizeLimits.memory)) for the network's values and diffs")
+            }
+            resize(batch: max(batch, 0))
+        }
         for i in functionOrder {
             let operation = nodes[i].operation!
             let start = profiling ? ContinuousClock.now : nil

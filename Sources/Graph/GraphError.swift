@@ -13,6 +13,8 @@ public enum GraphError: Error, CustomStringConvertible, Equatable {
     case feedShape(input: String, expected: String, got: [Int])
     case batchMismatch(input: String, expected: Int, got: Int)
     case label(node: String, message: String)
+    /// Sizes the machine cannot hold (or that overflow when counted).
+    case tooLarge(String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,7 @@ public enum GraphError: Error, CustomStringConvertible, Equatable {
         case .batchMismatch(let input, let expected, let got):
             return "input '\(input)' has \(got) samples, other inputs have \(expected)"
         case .label(let node, let message): return "node '\(node)': \(message)"
+        case .tooLarge(let message): return message
         }
     }
 }

@@ -102,3 +102,17 @@ public struct NetworkSpec: Sendable {
         return Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
     }()
 }
+
+extension NetworkSpec {
+    /// Values in all parameters, or nil when the count overflows.
+    public var parameterCount: Int? { SizeLimits.sum(parameters.map { SizeLimits.product($0.shape) }) }
+
+    /// Refuses a network whose parameters (values, gradients and momentum: 12 bytes each)
+    /// would not fit in the machine's memory, before anything is allocated.
+    public func checkFitsInMemory(_ context: String) throws {
+        guard let count = parameterCount, let bytes = SizeLimits.product([count, 12]), bytes <= SizeLimits.memory else {
+            let size = parameterCount.map { "\($0) parameters" } ?? "more parameters than can be counted"
+            throw GraphError.tooLarge("\(context): \(size) need more than the machine's \(SizeLimits.gib(SizeLimits.memory)) (values, gradients and momentum)")
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 /// The shape of a node's value as the graph knows it before a batch arrives.
 ///
 /// A batched shape has a leading sample axis whose length is the batch size; `dims` is then
@@ -106,4 +107,42 @@ extension Operation {
 public struct ShapeError: Error, CustomStringConvertible {
     public let description: String
     public init(_ message: String) { description = message }
+}
+
+/// Sizes computed from shapes and counts that come from files and options, in checked
+/// arithmetic: an absurd size is a refusal naming it, never an overflow trap or an
+/// allocation the machine cannot make.
+public enum SizeLimits {
+    /// The most values one sample may hold (2³¹, about an 8 GiB float32 sample).
+    public static let sampleElements = 1 << 31
+
+    /// The product of `sizes`, or nil when it overflows or exceeds `limit`.
+    public static func product(_ sizes: [Int], limit: Int = .max) -> Int? {
+        var total = 1
+        for size in sizes {
+            guard size >= 0 else { return nil }
+            let (p, overflow) = total.multipliedReportingOverflow(by: size)
+            guard !overflow, p <= limit else { return nil }
+            total = p
+        }
+        return total
+    }
+
+    /// The sum of `counts`, or nil when it overflows (or any count is nil).
+    public static func sum(_ counts: [Int?]) -> Int? {
+        var total = 0
+        for count in counts {
+            guard let count else { return nil }
+            let (s, overflow) = total.addingReportingOverflow(count)
+            guard !overflow else { return nil }
+            total = s
+        }
+        return total
+    }
+
+    /// The machine's memory in bytes.
+    public static var memory: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory) }
+
+    /// "12.3 GiB".
+    public static func gib(_ bytes: Int) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
 }

@@ -54,7 +54,7 @@ struct TrainCommand: ParsableCommand {
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
         guard momentum >= 0, momentum < 1 else { throw ValidationError("--momentum must be in [0, 1)") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative") }
-        guard prefetch >= 0 else { throw ValidationError("--prefetch must not be negative") }
+        guard prefetch >= 0, prefetch <= 1024 else { throw ValidationError("--prefetch must be between 0 and 1024") }
         guard snapshotEvery >= 0 else { throw ValidationError("--snapshot-every must not be negative") }
         if let scale, !scale.isFinite { throw ValidationError("--scale must be a finite number, got \(scale)") }
         if let decodeThreads, decodeThreads < 1 { throw ValidationError("--decode-threads must be at least 1") }

@@ -138,3 +138,44 @@ import TestSupport
         #expect(last.contains(file) && last.contains("became shorter"), "\(text.suffix(400))")
     }
 }
+
+/// Sizes from options and files are counted without overflow and refused when the machine
+/// cannot hold them: one line, exit 1 (64 for a bad option), never a trap or an abort.
+@Suite struct SizeLimitTests {
+    @Test(arguments: [
+        (["generate", "--samples", "10", "--shape", "4294967296,4294967296,4", "--to", "/tmp/never.h5"], "holds more than 2147483648 values per sample"),
+        (["train", "--train", "datasets/digits/train.txt", "--hidden", "100000000", "--epochs", "1"], "parameters need more than the machine's"),
+        (["train", "--train", "datasets/digits/train.txt", "--hidden", "8", "--classes", "9223372036854775807", "--epochs", "1"], "more parameters than can be counted"),
+        (["train", "--train", "datasets/digits/train.txt", "--hidden", "8", "--batch-size", "100000000000", "--epochs", "1"], "use a smaller --batch-size or --prefetch"),
+        (["train", "--train", "datasets/digits/train.txt", "--hidden", "8", "--prefetch", "1000000000"], "--prefetch must be between 0 and 1024"),
+    ])
+    func absurdSizesAreOneLine(arguments: [String], expected: String) throws {
+        let run = try FeedBenchProcess(arguments)
+        #expect(run.status == 1 || run.status == 64, "\(arguments): \(run.status)")
+        #expect(run.stderr.contains(expected), "\(arguments): \(run.stderr)")
+        #expect(!run.stderr.contains("internal error"))
+    }
+
+    @Test func corruptRawShapeIsOneLine() throws {
+        let dir = makeTemporaryDirectory().path
+        let made = try FeedBenchProcess(["convert", "--from", "datasets/digits/test.txt", "--to", "raw:\(dir)/set"])
+        #expect(made.status == 0, "\(made.stderr)")
+        try #"{"samples": 360, "shape": [100000, 100000, 100000], "dtype": "uint8"}"#.write(toFile: "\(dir)/set/meta.json", atomically: true, encoding: .utf8)
+        let run = try FeedBenchProcess(["inspect", "raw:\(dir)/set"])
+        #expect(run.status == 1)
+        #expect(run.stderr == "Error: \(dir)/set/meta.json: 360 samples of shape [100000, 100000, 100000] are too large to read (a corrupt meta.json?)\n", "\(run.stderr)")
+    }
+
+    @Test func absurdBenchConfigsAreRefused() throws {
+        let dir = makeTemporaryDirectory().path
+        for (text, expected) in [
+            ("dataset: {name: s, generate: {samples: 10000000000, shape: [3, 224, 224]}}\nbackends: [{name: raw, format: raw}]\n", "are more than 1 TiB"),
+            ("dataset: {name: s, generate: {samples: 10, shape: [4]}}\nbackends: [{name: raw, format: raw}]\nrepeats: 1000000000000\n", "'repeats' must be at most 10,000"),
+        ] {
+            try ("experiment: x\n" + text).write(toFile: "\(dir)/c.yaml", atomically: true, encoding: .utf8)
+            let run = try FeedBenchProcess(["bench", "\(dir)/c.yaml", "--out", "\(dir)/out"])
+            #expect(run.status == 1, "\(run.stderr)")
+            #expect(run.stderr.contains(expected), "\(run.stderr)")
+        }
+    }
+}

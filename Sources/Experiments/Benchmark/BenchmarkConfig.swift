@@ -163,7 +163,10 @@ public struct BenchmarkConfig: Sendable {
         }
         if let n = top["batch_sizes"] { batchSizes = try Self.list(n, "batch_sizes") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
         if let n = top["prefetch"] { prefetch = try Self.list(n, "prefetch") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } }
-        if let n = top["repeats"] { repeats = try Self.integer(n, "repeats", minimum: 1) }
+        if let n = top["repeats"] {
+            repeats = try Self.integer(n, "repeats", minimum: 1)
+            guard repeats <= 10_000 else { throw SpecError("'repeats' must be at most 10,000 (got \(repeats))", at: n) }
+        }
         if let n = top["warmup"] { warmup = try Self.integer(n, "warmup", minimum: 0) }
         if let n = top["interleave"] { interleave = try Self.boolean(n, "interleave") }
         if let n = top["peer_samples"] { peerSamples = try Self.integer(n, "peer_samples", minimum: 1) }
@@ -258,6 +261,10 @@ public struct BenchmarkConfig: Sendable {
             if let n = g["seed"] { set.seed = UInt64(try integer(n, "\(key).generate.seed", minimum: 0)) }
             if set.shape.isEmpty, let defaultShape { set.shape = defaultShape }  // the accelerator profile's sample
             guard set.samples >= 1, !set.shape.isEmpty else { throw SpecError("\(key).generate needs samples and shape", at: v) }
+            // float32 as the largest it is stored: at most 1 TiB, counted without overflow.
+            guard let bytes = SizeLimits.product([set.samples, 4] + set.shape), bytes <= 1 << 40 else {
+                throw SpecError("\(key).generate: \(set.samples) samples of shape \(describe(shape: set.shape)) are more than 1 TiB", at: v)
+            }
         }
         guard (set.source == nil) != set.shape.isEmpty else { throw SpecError("\(key) needs exactly one of generate and source", at: node) }
         return set

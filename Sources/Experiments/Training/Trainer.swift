@@ -119,6 +119,13 @@ public final class Trainer {
             throw TrainingError("test set \(test.name) has samples of shape \(describe(shape: test.sampleShape)), the training set \(describe(shape: train.sampleShape))")
         }
         guard options.batchSize >= 1 else { throw TrainingError("batch size must be at least 1") }
+        // The batches read ahead (prefetch + the ring's spares), as float32: refused up front
+        // rather than an allocation the machine cannot make.
+        let buffers = options.prefetch + 3
+        guard let ring = SizeLimits.product([options.batchSize, train.sampleElements, MemoryLayout<Float>.size, buffers]),
+              ring <= SizeLimits.memory / 2 else {
+            throw TrainingError("batch size \(options.batchSize) with \(buffers) batches in flight needs more than half the machine's \(SizeLimits.gib(SizeLimits.memory)) for \(train.name)'s samples (\(train.sampleElements) values each); use a smaller --batch-size or --prefetch")
+        }
     }
 
     /// Runs every epoch, writing snapshots as asked. `onEpoch` sees each epoch's metrics;
