@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Turns a SIGBUS in a file mapping — the file was truncated (or its storage failed) while
 /// an epoch read it — into an error naming the file, instead of a crash.
@@ -18,7 +17,9 @@ enum MappingGuard {
     nonisolated(unsafe) static let ends = UnsafeMutablePointer<UInt>.allocate(capacity: capacity)
     nonisolated(unsafe) static let faulted = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
     nonisolated(unsafe) static var previous = sigaction()
-    static let lock = Mutex(())
+    // An NSLock, not a `static let Mutex`: the optimizer placed a statically initialised
+    // Mutex in read-only memory and its first contended-path lock trapped in release builds.
+    static let lock = NSLock()
 
     private static let installed: Void = {
         starts.initialize(repeating: 0, count: capacity)
@@ -46,7 +47,7 @@ enum MappingGuard {
     /// Registers a mapping; returns its slot (nil when the table is full: unguarded).
     static func register(_ base: UnsafeRawPointer, length: Int) -> Int? {
         _ = installed
-        return lock.withLock { _ in
+        return lock.withLock {
             for i in 0..<capacity where ends[i] == 0 {
                 faulted[i] = 0
                 starts[i] = UInt(bitPattern: base)
@@ -59,7 +60,7 @@ enum MappingGuard {
 
     static func unregister(_ slot: Int?) {
         guard let slot else { return }
-        lock.withLock { _ in ends[slot] = 0 }
+        lock.withLock { ends[slot] = 0 }
     }
 
     /// Throws naming `path` when a read of the mapping in `slot` faulted.
