@@ -217,14 +217,18 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
     private static func directAccess(_ path: String, data: Dataset, type: StoredType, context: String) throws -> Access {
         let rowBytes = data.rowElements * type.size
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        // An external link or external storage: the bytes are in another file, and offsets
+        // into this one would read something else.
+        guard data.bytesLiveInOpenedFile else { return .library }
         switch data.layout {
         case .contiguous:
             guard data.rows > 0 else { return .mapped(try FileMapping(path: path, context: context), RowOffsets(starts: [0], rowsPerBlock: 1, rowBytes: rowBytes)) }
             guard let base = data.contiguousFileOffset else {
                 throw DataSourceError(context, "'\(data.path.dropFirst())' has no data written (HDF5 would return fill values)")
             }
-            if base + data.rows * rowBytes > size {
-                throw DataSourceError(context, "the file is truncated: '\(data.path.dropFirst())' needs \(base + data.rows * rowBytes) bytes, the file has \(size)")
+            let (end, overflow) = base.addingReportingOverflow(data.rows * rowBytes)
+            if overflow || end > size {
+                throw DataSourceError(context, "the file is truncated: '\(data.path.dropFirst())' needs \(overflow ? "more than 2⁶³" : String(end)) bytes, the file has \(size)")
             }
             return .mapped(try FileMapping(path: path, context: context), RowOffsets(starts: [base], rowsPerBlock: max(data.rows, 1), rowBytes: rowBytes))
         case .chunked:

@@ -1,4 +1,5 @@
 import CHDF5
+import Foundation
 
 /// How a dataset's elements are stored.
 public enum Layout: String, Sendable {
@@ -165,6 +166,23 @@ public final class Dataset {
             }
         }
         return values
+    }
+
+    /// Whether the dataset's bytes live in the file that was opened: false when the dataset
+    /// was reached through an external link (it belongs to another file) or keeps its data in
+    /// external files. Offsets into the opened file mean nothing then; read through HDF5.
+    public var bytesLiveInOpenedFile: Bool {
+        let owner = Handle(H5Iget_file_id(handle.id), closer: H5Fclose)
+        guard owner.id >= 0 else { _ = HDF5Library.takeErrorStack(); return false }
+        let length = H5Fget_name(owner.id, nil, 0)
+        guard length > 0 else { _ = HDF5Library.takeErrorStack(); return false }
+        var name = [CChar](repeating: 0, count: Int(length) + 1)
+        H5Fget_name(owner.id, &name, Int(length) + 1)
+        let ownerPath = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).resolvingSymlinksInPath().standardized.path }
+        guard resolved(ownerPath) == resolved(file.path) else { return false }
+        let create = Handle(H5Dget_create_plist(handle.id), closer: H5Pclose)
+        return H5Pget_external_count(create.id) <= 0
     }
 
     /// Bytes the dataset's data occupies in the file (`H5Dget_storage_size`: compressed chunks

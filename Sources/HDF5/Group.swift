@@ -56,6 +56,14 @@ public final class Group {
         return Group(file: file, path: childPath(name), handle: Handle(gid, closer: H5Gclose))
     }
 
+    /// Creates `name` as an external link to `object` in the HDF5 file at `target`.
+    public func createExternalLink(_ name: String, toFile target: String, object: String) throws {
+        HDF5Library.prepare()
+        guard H5Lcreate_external(target, object, id, name, feedbench_H5P_DEFAULT(), feedbench_H5P_DEFAULT()) >= 0 else {
+            throw HDF5Error(file: file.path, object: childPath(name), operation: "create an external link to \(target):\(object)")
+        }
+    }
+
     /// Opens a dataset. `chunkCache` sets the dataset's chunk cache (bytes and hash slots);
     /// without it HDF5's default (1 MiB) applies.
     public func dataset(_ name: String, chunkCache: ChunkCache? = nil) throws -> Dataset {

@@ -1,5 +1,6 @@
 import DataSources
 import Foundation
+import HDF5
 import Testing
 import TestSupport
 
@@ -178,4 +179,32 @@ import TestSupport
             #expect(run.stderr.contains(expected), "\(run.stderr)")
         }
     }
+}
+
+/// `data` as an external link to another file's contiguous dataset: read through HDF5, so the
+/// samples are the linked dataset's (the direct path used to map the linking file at the
+/// target's offset and return unrelated bytes, exit 0).
+@Test func externalLinkReadsTheLinkedData() throws {
+    let dir = makeTemporaryDirectory().path
+    let target = "\(dir)/target.h5", linking = "\(dir)/linking.h5"
+    let made = try FeedBenchProcess(["generate", "--samples", "64", "--shape", "1,8,8", "--dtype", "uint8", "--seed", "9", "--to", target])
+    #expect(made.status == 0, "\(made.stderr)")
+    // The linking file: its own bytes first (so a wrong offset reads them), a label, and the link.
+    let file = try File.create(linking)
+    let filler = try file.root.createDataset("filler", type: .uint8, shape: [4096])
+    let noise = [UInt8](repeating: 0xAB, count: 4096)
+    try noise.withUnsafeBufferPointer { try filler.write(rows: 0..<4096, from: $0.baseAddress!, as: .uint8) }
+    try filler.close()
+    let label = try file.root.createDataset("label", type: .float32, shape: [64])
+    let labels = [Float](repeating: 1, count: 64)
+    try labels.withUnsafeBufferPointer { try label.write(rows: 0..<64, from: $0.baseAddress!, as: .float32) }
+    try label.close()
+    try file.root.createExternalLink("data", toFile: target, object: "/data")
+    try file.close()
+    for (source, out) in [(target, "a"), (linking, "b")] {
+        let run = try FeedBenchProcess(["convert", "--from", source, "--to", "raw:\(dir)/\(out)"])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+    let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a/data.bin")), b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/b/data.bin"))
+    #expect(a.count == 64 * 64 && a == b, "the linked samples differ from the target's")
 }
