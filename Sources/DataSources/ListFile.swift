@@ -45,10 +45,25 @@ public enum ListFile {
 /// Writes through a temporary name and renames on success, so that an interrupted run never
 /// leaves a half-written file under the final name.
 public enum AtomicFile {
-    /// A temporary name beside `path`.
+    /// A temporary name beside `path`. Partial outputs for the same name left by processes
+    /// that no longer run (a SIGKILL, a power cut, Ctrl-C during a write) are removed first.
     public static func temporaryPath(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
+        removeStalePartials(of: url)
         return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+    }
+
+    /// Removes `.NAME.partial-PID` beside `url` whose PID is not a running process.
+    static func removeStalePartials(of url: URL) {
+        let folder = url.deletingLastPathComponent()
+        let prefix = ".\(url.lastPathComponent).partial-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+            }
+        }
     }
 
     /// Calls `body` with a temporary path beside `path`, then renames it to `path`; removes

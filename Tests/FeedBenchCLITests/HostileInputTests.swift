@@ -208,3 +208,18 @@ import TestSupport
     let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a/data.bin")), b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/b/data.bin"))
     #expect(a.count == 64 * 64 && a == b, "the linked samples differ from the target's")
 }
+
+/// A partial output left by a process that no longer runs (SIGKILL during a write) is
+/// removed by the next write of the same name; one of a running process is left alone.
+@Test func stalePartialOutputsAreRemoved() throws {
+    let dir = makeTemporaryDirectory().path
+    // A PID no process has: past the kernel's pid_max.
+    let dead = "\(dir)/.set.h5.partial-2147483000", alive = "\(dir)/.set.h5.partial-1"
+    try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dead))
+    try Data([1, 2, 3]).write(to: URL(fileURLWithPath: alive))
+    let run = try FeedBenchProcess(["convert", "--from", "datasets/digits/test.txt", "--to", "\(dir)/set.h5"])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dead))
+    #expect(FileManager.default.fileExists(atPath: alive))  // PID 1 runs
+    #expect(FileManager.default.fileExists(atPath: "\(dir)/set.h5"))
+}
