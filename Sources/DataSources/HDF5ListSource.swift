@@ -206,8 +206,23 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
             throw DataSourceError(context, "label of sample \(bad) is not a finite number")
         }
         let access: Access = readPath == .library ? .library : try directAccess(path, data: data, type: type, context: context)
+        if case .library = access { try checkAllChunksWritten(data, context: context) }
         return Member(path: path, file: file, data: data, elementType: type, scaling: .from(scale, for: type),
                       labels: labels, access: access)
+    }
+
+    /// Through `H5Dread`, a chunk never written inside the extent comes back as fill values
+    /// (zeros) without an error: a chunked dataset read that way must have all its chunks.
+    /// (FeedBench's own chunk path checks this per chunk and names the first missing one.)
+    private static func checkAllChunksWritten(_ data: Dataset, context: String) throws {
+        guard data.layout == .chunked, let chunk = data.chunkShape, chunk.count == data.shape.count,
+              chunk.allSatisfy({ $0 >= 1 }) else { return }
+        let perAxis = zip(data.shape, chunk).map { ($0 + $1 - 1) / $1 }
+        guard let expected = SizeLimits.product(perAxis) else { return }
+        let written = try data.chunkCount()
+        guard written >= expected else {
+            throw DataSourceError(context, "'\(data.path.dropFirst())' has \(written) chunks written of the \(expected) its extent needs (HDF5 would return fill values for the others)")
+        }
     }
 
     /// How a dataset is read without HDF5 on the hot path, checked against the file: a

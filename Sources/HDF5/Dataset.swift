@@ -206,7 +206,7 @@ public final class Dataset {
         guard H5Dget_num_chunks(handle.id, space.id, &count) >= 0 else {
             throw HDF5Error(file: file.path, object: path, operation: "count chunks")
         }
-        return Int(count)
+        return Int(clamping: count)
     }
 
     /// Every written chunk's location, in the index's order (`H5Dget_chunk_info` by index).

@@ -247,3 +247,23 @@ import Testing
         #expect(isKnownUniquelyReferenced(&data))
     }
 }
+
+/// A chunked dataset with chunks never written inside its extent: through `H5Dread` HDF5
+/// would return zeros for them, so it is refused on every read path.
+@Test func unwrittenChunksAreRefusedOnEveryReadPath() throws {
+    let path = makeTemporaryDirectory().appendingPathComponent("holes.h5").path
+    let file = try File.create(path)
+    let data = try file.root.createDataset("data", type: .uint8, shape: [100, 4], chunkRows: 25, gzipLevel: 4)
+    let values = [UInt8](repeating: 7, count: 50 * 4)
+    try values.withUnsafeBufferPointer { try data.write(rows: 0..<50, from: $0.baseAddress!, as: .uint8) }
+    try data.close()
+    let label = try file.root.createDataset("label", type: .float32, shape: [100])
+    let labels = [Float](repeating: 1, count: 100)
+    try labels.withUnsafeBufferPointer { try label.write(rows: 0..<100, from: $0.baseAddress!, as: .float32) }
+    try label.close()
+    try file.close()
+    for readPath in HDF5ListSource.ReadPath.allCases {
+        let text = errorText { _ = try HDF5ListSource(path: path, readPath: readPath) }
+        #expect(text.contains("never written") || text.contains("chunks written of the 4"), "\(readPath): \(text)")
+    }
+}
