@@ -75,7 +75,7 @@ public enum AtomicFile {
             try commit(temporary, to: path)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw error
+            throw Self.named(error, path)
         }
     }
 
@@ -106,6 +106,15 @@ public enum AtomicFile {
         case S_IFSOCK: throw DataSourceError(path, "is a socket, not a file: refusing to write over it")
         default: throw DataSourceError(path, "is not a regular file or folder: refusing to write over it")
         }
+    }
+
+    /// An error from writing `path`, as one line naming it: FeedBench's own errors pass
+    /// through; others (Foundation's, a CSV library's) get the path and their description.
+    public static func named(_ error: Error, _ path: String) -> Error {
+        if error is FeedBenchError { return error }
+        let text = (error as NSError).domain == NSCocoaErrorDomain
+            ? (error as NSError).localizedDescription : String(describing: error)
+        return DataSourceError(path, "cannot write: \(text)")
     }
 
     /// Renames `temporary` to `path`, replacing what is there (a file by a file; never a

@@ -50,7 +50,7 @@ public struct RawWriter: DataSetWriter {
             try AtomicFile.commit(temporary, to: path)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw error
+            throw AtomicFile.named(error, path)
         }
         return [path]
     }

@@ -6,6 +6,9 @@ import Foundation
 public enum CSVTable {
     public static func write(header: [String], rows: [[String]], to path: String) throws {
         try AtomicFile.write(to: path) { temporary in
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw DataSourceError(path, "cannot write: \(String(cString: strerror(errno)))") }
+            close(fd)
             guard let stream = OutputStream(toFileAtPath: temporary, append: false) else {
                 throw DataSourceError(path, "cannot open for writing")
             }
@@ -21,7 +24,10 @@ public enum CSVTable {
     /// Reads a CSV with a header row: the header and the rows.
     public static func read(_ path: String) throws -> (header: [String], rows: [[String]]) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw DataSourceError(path, "cannot read") }
-        let reader = try CSVReader(string: text, hasHeaderRow: true)
+        let reader: CSVReader
+        do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
+            throw DataSourceError(path, "empty, or not a CSV file with a header row (\(error))")
+        }
         var rows: [[String]] = []
         while let row = reader.next() { rows.append(row) }
         return (reader.headerRow ?? [], rows)

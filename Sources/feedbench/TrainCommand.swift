@@ -116,6 +116,7 @@ struct TrainCommand: ParsableCommand {
         if let net {
             spec = try NetworkSpec(contentsOf: URL(fileURLWithPath: net))
         } else if hidden != nil {
+            guard trainSource.sampleCount > 0 else { throw UserError("\(train): holds no samples") }
             guard let k = classes ?? trainSource.classes else {
                 throw UserError("\(train): labels are not class indices 0…\(ClassLabels.limit - 1); give --classes or a --net")
             }

@@ -223,3 +223,23 @@ import TestSupport
     #expect(FileManager.default.fileExists(atPath: alive))  // PID 1 runs
     #expect(FileManager.default.fileExists(atPath: "\(dir)/set.h5"))
 }
+
+/// Messages name the file: an empty results.csv, a log that cannot be written, an empty set.
+@Test func messagesNameTheFile() throws {
+    let dir = makeTemporaryDirectory().path
+    try Data().write(to: URL(fileURLWithPath: "\(dir)/results.csv"))
+    let report = try FeedBenchProcess(["report", "\(dir)/results.csv"])
+    #expect(report.status == 1)
+    #expect(report.stderr.hasPrefix("Error: \(dir)/results.csv: empty, or not a CSV file with a header row"), "\(report.stderr)")
+    let log = try FeedBenchProcess(["train", "--train", "datasets/digits/train.txt", "--hidden", "4", "--epochs", "1", "--log", "/proc/feedbench-log.csv"])
+    #expect(log.status == 1)
+    #expect(log.stderr.hasPrefix("Error: /proc/feedbench-log.csv: cannot write"), "\(log.stderr)")
+    // A set with no samples.
+    let file = try File.create("\(dir)/empty.h5")
+    try file.root.createDataset("data", type: .uint8, shape: [0, 4]).close()
+    try file.root.createDataset("label", type: .float32, shape: [0]).close()
+    try file.close()
+    let empty = try FeedBenchProcess(["train", "--train", "\(dir)/empty.h5", "--hidden", "4", "--epochs", "1"])
+    #expect(empty.status == 1)
+    #expect(empty.stderr == "Error: \(dir)/empty.h5: holds no samples\n", "\(empty.stderr)")
+}

@@ -95,6 +95,7 @@ public final class Trainer {
         self.train = train
         self.test = test
         self.options = options
+        guard train.sampleCount > 0 else { throw TrainingError("\(train.name): holds no samples") }
         let inputs = graph.inputNodes
         guard let data = inputs.first(where: { !$0.shape.isLabel }), let label = inputs.first(where: { $0.shape.isLabel }),
               inputs.count == 2 else {
