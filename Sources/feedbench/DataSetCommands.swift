@@ -166,6 +166,12 @@ struct CheckLMDBCommand: ParsableCommand {
     /// a signal (or ending with the crash line's code) is a corrupt file. Other failures are
     /// left for this process's own walk to report in its words.
     static func inChildProcess(_ folder: String) throws {
+        // Once per file as it is: readers that open the same LMDB again (emulated accelerators
+        // open one handle per reader thread) do not walk it again.
+        let data = (folder as NSString).appendingPathComponent("data.mdb")
+        var info = stat()
+        let identity = stat(data, &info) == 0 ? "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)" : nil
+        if let identity, checked.withLock({ $0.contains(identity) }) { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["check-lmdb", folder]
@@ -178,12 +184,26 @@ struct CheckLMDBCommand: ParsableCommand {
         process.environment = environment
         try process.run()
         process.waitUntilExit()
-        let data = (folder as NSString).appendingPathComponent("data.mdb")
         if process.terminationReason == .uncaughtSignal {
             throw DataSourceError(data, "corrupt: reading it crashed liblmdb (signal \(process.terminationStatus)) in a check before use")
         }
         if process.terminationStatus == 70 {
             throw DataSourceError(data, "corrupt: reading it crashed liblmdb in a check before use")
         }
+        if process.terminationStatus == 0, let identity { checked.withLock { _ = $0.insert(identity) } }
+    }
+
+    /// The files (device, inode, size, modification time) whose walk passed.
+    private static let checked = LockedSet()
+}
+
+/// A set of strings behind a lock.
+final class LockedSet: @unchecked Sendable {
+    private var items = Set<String>()
+    private let lock = NSLock()
+    func withLock<T>(_ body: (inout Set<String>) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&items)
     }
 }
