@@ -22,10 +22,13 @@ struct FeedBench: ParsableCommand {
             try command.run()
             Ranks.current?.finish()
         } catch let failure as RankFailure {
-            // Every rank agreed on one rank's error: rank 0 says it, and every rank ends.
-            let root = Ranks.current?.isRoot ?? true
-            Ranks.current?.finish()
-            if root { exit(withError: UserError(failure.description)) }
+            // Every rank agreed on one rank's error: rank 0 says it, and every rank ends —
+            // after a barrier, because mpirun ends the job as soon as one rank exits non-zero
+            // and would otherwise kill rank 0 before it printed.
+            let ranks = Ranks.current
+            if ranks?.isRoot ?? true { FileHandle.standardError.write(Data("Error: \(failure.description)\n".utf8)) }
+            try? ranks?.barrier()
+            ranks?.finish()
             Glibc.exit(1)
         } catch {
             let message = (error as? FeedBenchError).map { UserError($0.description) } ?? error
