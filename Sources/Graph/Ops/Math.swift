@@ -81,45 +81,16 @@ public struct Scale: ElementwiseFunction {
     public func derivative<T: TensorScalar>(_ x: T, _ y: T) -> T { T(factor) }
 }
 
-/// `subtract(a, b) = a − b`, elementwise; a scalar side is broadcast.
-public struct Subtract: Operation {
-    public init() {}
-    public var name: String { "subtract" }
-    public var arity: ClosedRange<Int> { 2...2 }
-
-    public func outputShape(for inputs: [NodeShape]) throws -> NodeShape {
-        try elementwiseShape(name, inputs[0], inputs[1], allowsScalar: true)
-    }
-
-    public func forward<T: TensorScalar>(_ inputs: [Tensor<T>], into output: Tensor<T>) throws {
-        let a = inputs[0].pointer, b = inputs[1].pointer, o = output.pointer
-        let aStep = inputs[0].count == output.count ? 1 : 0, bStep = inputs[1].count == output.count ? 1 : 0
-        for i in 0..<output.count { o[i] = a[i * aStep] - b[i * bStep] }
-    }
-
-    public func backward<T: TensorScalar>(
-        _ inputs: [Tensor<T>], output: Tensor<T>, outputDiff: Tensor<T>, into diffs: [DiffTarget<T>?]
-    ) {
-        let g = outputDiff.pointer
-        for k in 0..<2 {
-            guard let d = diffs[k] else { continue }
-            let sign: T = k == 0 ? 1 : -1
-            if d.tensor.count == outputDiff.count {
-                d.store { sign * g[$0] }
-            } else {  // a broadcast scalar collects the sum
-                var sum: T = 0
-                for i in 0..<outputDiff.count { sum += g[i] }
-                d.store { _ in sign * sum }
-            }
-        }
-    }
+/// Elementwise functions of two inputs of one shape (or one side a broadcast scalar), value
+/// and partial derivatives side by side: each op gives `value(a, b)` and `partial(k, a, b)`,
+/// ∂value/∂(input k); this extension runs them over the buffers, a broadcast scalar's diff
+/// collecting the sum over the elements.
+public protocol BinaryElementwiseFunction: Operation {
+    func value<T: TensorScalar>(_ a: T, _ b: T) -> T
+    func partial<T: TensorScalar>(_ k: Int, _ a: T, _ b: T) -> T
 }
 
-/// `divide(a, b) = a / b`, elementwise; a scalar side is broadcast. Diffs `g/b` and
-/// `−g·a/b²`. Division by zero gives ±∞ or NaN, which training reports as a non-finite loss.
-public struct Divide: Operation {
-    public init() {}
-    public var name: String { "divide" }
+extension BinaryElementwiseFunction {
     public var arity: ClosedRange<Int> { 2...2 }
 
     public func outputShape(for inputs: [NodeShape]) throws -> NodeShape {
@@ -129,7 +100,7 @@ public struct Divide: Operation {
     public func forward<T: TensorScalar>(_ inputs: [Tensor<T>], into output: Tensor<T>) throws {
         let a = inputs[0].pointer, b = inputs[1].pointer, o = output.pointer
         let aStep = inputs[0].count == output.count ? 1 : 0, bStep = inputs[1].count == output.count ? 1 : 0
-        for i in 0..<output.count { o[i] = a[i * aStep] / b[i * bStep] }
+        for i in 0..<output.count { o[i] = value(a[i * aStep], b[i * bStep]) }
     }
 
     public func backward<T: TensorScalar>(
@@ -138,21 +109,35 @@ public struct Divide: Operation {
         let g = outputDiff.pointer, n = outputDiff.count
         let a = inputs[0].pointer, b = inputs[1].pointer
         let aStep = inputs[0].count == n ? 1 : 0, bStep = inputs[1].count == n ? 1 : 0
-        let term: [(Int) -> T] = [
-            { i in g[i] / b[i * bStep] },
-            { i in -g[i] * a[i * aStep] / (b[i * bStep] * b[i * bStep]) },
-        ]
         for k in 0..<2 {
             guard let d = diffs[k] else { continue }
+            let term = { (i: Int) in g[i] * partial(k, a[i * aStep], b[i * bStep]) }
             if d.tensor.count == n {
-                d.store(term[k])
-            } else {
+                d.store(term)
+            } else {  // a broadcast scalar collects the sum
                 var sum: T = 0
-                for i in 0..<n { sum += term[k](i) }
+                for i in 0..<n { sum += term(i) }
                 d.store { _ in sum }
             }
         }
     }
+}
+
+/// `subtract(a, b) = a − b`, elementwise; a scalar side is broadcast. Partials 1 and −1.
+public struct Subtract: BinaryElementwiseFunction {
+    public init() {}
+    public var name: String { "subtract" }
+    public func value<T: TensorScalar>(_ a: T, _ b: T) -> T { a - b }
+    public func partial<T: TensorScalar>(_ k: Int, _ a: T, _ b: T) -> T { k == 0 ? 1 : -1 }
+}
+
+/// `divide(a, b) = a / b`, elementwise; a scalar side is broadcast. Partials `1/b` and
+/// `−a/b²`. Division by zero gives ±∞ or NaN, which training reports as a non-finite loss.
+public struct Divide: BinaryElementwiseFunction {
+    public init() {}
+    public var name: String { "divide" }
+    public func value<T: TensorScalar>(_ a: T, _ b: T) -> T { a / b }
+    public func partial<T: TensorScalar>(_ k: Int, _ a: T, _ b: T) -> T { k == 0 ? 1 / b : -a / (b * b) }
 }
 
 /// `sum(x)` and `mean(x)`: over every element to a scalar (`over: all`, the default), or
