@@ -102,7 +102,7 @@ public struct HDF5SetWriter: DataSetWriter {
                 try ListFile.write(paths.map { String($0.dropFirst(base.count + 1)) }, to: destination.path)
             }
         } catch {
-            for temporary in temporaries { try? FileManager.default.removeItem(atPath: temporary) }
+            for temporary in temporaries { AtomicFile.discard(temporary) }
             if let e = error as? HDF5Error { throw DataSourceError(e.file, e.description) }
             throw error
         }

@@ -55,7 +55,7 @@ public struct LMDBWriter: DataSetWriter {
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try AtomicFile.commit(temporary, to: path)
         } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
+            AtomicFile.discard(temporary)
             if let e = error as? LMDBError { throw DataSourceError(path, e.description) }
             throw error
         }

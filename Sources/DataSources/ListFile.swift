@@ -50,7 +50,15 @@ public enum AtomicFile {
     public static func temporaryPath(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
         removeStalePartials(of: url)
-        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        PartialOutputs.register(temporary)
+        return temporary
+    }
+
+    /// Removes a temporary output that will not be renamed into place (its write failed).
+    public static func discard(_ temporary: String) {
+        try? FileManager.default.removeItem(atPath: temporary)
+        PartialOutputs.unregister(temporary)
     }
 
     /// Removes `.NAME.partial-PID` beside `url` whose PID is not a running process.
@@ -74,7 +82,7 @@ public enum AtomicFile {
             try body(temporary)
             try commit(temporary, to: path)
         } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
+            discard(temporary)
             throw Self.named(error, path)
         }
     }
@@ -127,5 +135,53 @@ public enum AtomicFile {
         guard rename(temporary, path) == 0 else {
             throw DataSourceError(path, "cannot rename \(temporary) into place: \(String(cString: strerror(errno)))")
         }
+        PartialOutputs.unregister(temporary)
+    }
+}
+
+/// The temporary outputs this process is writing, so that an interrupted run (Ctrl-C,
+/// SIGTERM) removes them before it ends instead of leaving `.NAME.partial-PID` behind.
+public enum PartialOutputs {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var paths: Set<String> = []
+    nonisolated(unsafe) private static var closing = false
+
+    static func register(_ path: String) {
+        lock.lock()
+        if closing {
+            // The process is ending: no new partial output may start after the clean-up.
+            lock.unlock()
+            while true { pause() }
+        }
+        paths.insert(path)
+        lock.unlock()
+    }
+
+    static func unregister(_ path: String) {
+        lock.withLock { _ = paths.remove(path) }
+    }
+
+    /// The partial outputs now being written.
+    public static var current: [String] { lock.withLock { paths.sorted() } }
+
+    /// Removes every partial output (files and folders) and lets no new one start; returns
+    /// the ones removed. For the end of an interrupted process only.
+    public static func removeAll() -> [String] {
+        let all: [String] = lock.withLock {
+            closing = true
+            return paths.sorted()
+        }
+        var removed: [String] = []
+        for path in all {
+            // A writer may still be adding a file to a folder being removed: try again.
+            for attempt in 0..<5 {
+                if (try? FileManager.default.removeItem(atPath: path)) != nil || !FileManager.default.fileExists(atPath: path) {
+                    removed.append(path)
+                    break
+                }
+                usleep(useconds_t(20_000 * (attempt + 1)))
+            }
+        }
+        return removed
     }
 }

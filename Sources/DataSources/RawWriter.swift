@@ -49,7 +49,7 @@ public struct RawWriter: DataSetWriter {
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try AtomicFile.commit(temporary, to: path)
         } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
+            AtomicFile.discard(temporary)
             throw AtomicFile.named(error, path)
         }
         return [path]

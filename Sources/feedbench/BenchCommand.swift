@@ -88,10 +88,9 @@ struct BenchCommand: ParsableCommand {
         } else {
             runner.log = { _ in }
         }
-        if ranks.size == 1 { signal(SIGINT) { _ in
-            BenchmarkRunner.interrupted.store(true, ordering: .relaxed)
-            signal(SIGINT, SIG_DFL)  // a second Ctrl-C ends at once
-        } }
+        // The first Ctrl-C finishes the case that runs and writes what was measured; a second
+        // one ends at once (removing a layout half written).
+        if ranks.size == 1 { Interrupts.onFirst = { BenchmarkRunner.interrupted.store(true, ordering: .relaxed) } }
         let finished = try runner.run()
         progress.finish()
         guard ranks.isRoot else { return }

@@ -14,6 +14,7 @@ struct FeedBench: ParsableCommand {
     static func main() {
         BLASKernels.relaunchWithWidestKernelsIfNeeded()
         installCrashLine()
+        Interrupts.install()
         LMDBSource.openCheck = CheckLMDBCommand.inChildProcess
         // Line by line even when piped (`make bench | tee log`, CI logs), not in one block at the end.
         setvbuf(stdout, nil, _IOLBF, 0)

@@ -243,3 +243,33 @@ import TestSupport
     #expect(empty.status == 1)
     #expect(empty.stderr == "Error: \(dir)/empty.h5: holds no samples\n", "\(empty.stderr)")
 }
+
+/// Ctrl-C during a write removes the partial output (a file or a folder) and ends with 130.
+@Suite(.serialized) struct InterruptTests {
+    @Test(arguments: ["raw", "lmdb", "hdf5"])
+    func anInterruptedWriteLeavesNothing(kind: String) throws {
+        let dir = makeTemporaryDirectory().path
+        let process = Process()
+        process.executableURL = FeedBenchProcess.executable
+        process.arguments = ["generate", "--samples", "2000000", "--shape", "3,32,32", "--to", "\(kind):\(dir)/set"]
+        process.currentDirectoryURL = FeedBenchProcess.repository
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        func partials() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".partial-") } }
+        let start = Date()
+        while partials().isEmpty && Date().timeIntervalSince(start) < 30 && process.isRunning { usleep(50_000) }
+        usleep(300_000)  // some samples written
+        #expect(!partials().isEmpty, "no partial output appeared")
+        kill(process.processIdentifier, SIGINT)
+        let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        watchdog.cancel()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(text)")
+        #expect(text.hasPrefix("feedbench: interrupted; removed the partial output \(dir)/.set"), "\(text)")
+        #expect(partials().isEmpty && !FileManager.default.fileExists(atPath: "\(dir)/set"), "\(partials())")
+    }
+}
