@@ -257,8 +257,38 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
                 return .mapped(mapping, RowOffsets(starts: starts, rowsPerBlock: chunked.blockRows, rowBytes: rowBytes))
             }
             return .chunks(chunked)
-        case .compact, .virtual:
+        case .virtual:
+            try checkVirtualSources(data, path: path, context: context)
             return .library
+        case .compact:
+            return .library
+        }
+    }
+
+    /// A virtual dataset whose source file or dataset is missing reads as fill values
+    /// through `H5Dread`, without an error: each source is looked up the way HDF5 looks
+    /// (an absolute name as it is; a relative one under `HDF5_VDS_PREFIX`, beside the
+    /// virtual dataset's file, then in the working directory) and must hold its dataset.
+    static func checkVirtualSources(_ data: Dataset, path: String, context: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var checked = Set<String>()
+        for source in data.virtualSources() where checked.insert(source.file + "\u{0}" + source.dataset).inserted {
+            let candidates: [String]
+            if source.file == "." {
+                candidates = [path]
+            } else if source.file.hasPrefix("/") {
+                candidates = [source.file]
+            } else {
+                let prefix = ProcessInfo.processInfo.environment["HDF5_VDS_PREFIX"].map { [($0 as NSString).appendingPathComponent(source.file)] } ?? []
+                candidates = prefix + [(directory as NSString).appendingPathComponent(source.file),
+                                       (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(source.file)]
+            }
+            guard let found = candidates.first(where: { FileManager.default.isReadableFile(atPath: $0) }) else {
+                throw DataSourceError(context, "'\(data.path.dropFirst())' is a virtual dataset whose source file \(source.file) is missing (HDF5 would return fill values for its rows)")
+            }
+            guard (try? File.open(found).root.dataset(source.dataset)) != nil else {
+                throw DataSourceError(context, "'\(data.path.dropFirst())' is a virtual dataset whose source \(found):\(source.dataset) is missing (HDF5 would return fill values for its rows)")
+            }
         }
     }
 

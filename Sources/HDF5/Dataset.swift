@@ -185,6 +185,25 @@ public final class Dataset {
         return H5Pget_external_count(create.id) <= 0
     }
 
+    /// A virtual dataset's sources as stored: each mapping's file name ("." for this file)
+    /// and dataset path; empty for other layouts.
+    public func virtualSources() -> [(file: String, dataset: String)] {
+        guard layout == .virtual else { return [] }
+        let create = Handle(H5Dget_create_plist(handle.id), closer: H5Pclose)
+        var count = 0
+        guard H5Pget_virtual_count(create.id, &count) >= 0 else { _ = HDF5Library.takeErrorStack(); return [] }
+        func text(_ get: (UnsafeMutablePointer<CChar>?, Int) -> Int) -> String {
+            let length = get(nil, 0)
+            guard length > 0 else { return "" }
+            var buffer = [CChar](repeating: 0, count: length + 1)
+            _ = get(&buffer, length + 1)
+            return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return (0..<count).map { i in
+            (text { H5Pget_virtual_filename(create.id, i, $0, $1) }, text { H5Pget_virtual_dsetname(create.id, i, $0, $1) })
+        }
+    }
+
     /// Bytes the dataset's data occupies in the file (`H5Dget_storage_size`: compressed chunks
     /// at their stored size).
     public var storageSize: Int { Int(clamping: H5Dget_storage_size(handle.id)) }

@@ -121,6 +121,38 @@ public final class Group {
         return try Dataset(file: file, path: objectPath, handle: Handle(did, closer: H5Dclose))
     }
 
+    /// One source of a virtual dataset: rows `0..<rows` of `dataset` in `file` ("." for this
+    /// file), placed at rows `at..<at + rows` of the virtual dataset.
+    public struct VirtualSource: Sendable {
+        public var file: String, dataset: String, rows: Int, at: Int
+        public init(file: String, dataset: String, rows: Int, at: Int) {
+            self.file = file
+            self.dataset = dataset
+            self.rows = rows
+            self.at = at
+        }
+    }
+
+    /// Creates a virtual dataset of `type` and `shape` whose rows come from other datasets
+    /// (each source's row shape is `shape` without its first axis).
+    public func createVirtualDataset(_ name: String, type: ElementType, shape: [Int], sources: [VirtualSource]) throws -> Dataset {
+        HDF5Library.prepare()
+        let objectPath = childPath(name)
+        let space = try Dataspace(shape: shape)
+        let create = Handle(H5Pcreate(feedbench_H5P_DATASET_CREATE()), closer: H5Pclose)
+        for source in sources {
+            try space.selectRows([source.at..<(source.at + source.rows)])
+            let sourceSpace = try Dataspace(shape: [source.rows] + shape.dropFirst())
+            guard H5Pset_virtual(create.id, space.handle.id, source.file, source.dataset, sourceSpace.handle.id) >= 0 else {
+                throw HDF5Error(file: file.path, object: objectPath, operation: "map \(source.file):\(source.dataset)")
+            }
+        }
+        let full = try Dataspace(shape: shape)
+        let did = H5Dcreate2(id, name, type.nativeType, full.handle.id, feedbench_H5P_DEFAULT(), create.id, feedbench_H5P_DEFAULT())
+        guard did >= 0 else { throw HDF5Error(file: file.path, object: objectPath, operation: "create virtual dataset") }
+        return try Dataset(file: file, path: objectPath, handle: Handle(did, closer: H5Dclose))
+    }
+
     // MARK: Attributes
 
     /// Writes a string attribute on the group (replacing one of that name).

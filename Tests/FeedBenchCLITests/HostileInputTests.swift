@@ -273,3 +273,30 @@ import TestSupport
         #expect(partials().isEmpty && !FileManager.default.fileExists(atPath: "\(dir)/set"), "\(partials())")
     }
 }
+
+/// A virtual dataset reads its sources' rows; with a source file (or its dataset) missing it
+/// is an error naming the source, not rows of fill values and exit 0.
+@Test func virtualDatasetsNeedTheirSources() throws {
+    let dir = makeTemporaryDirectory().path
+    for (name, seed) in [("a", "1"), ("b", "2")] {
+        let made = try FeedBenchProcess(["generate", "--samples", "32", "--shape", "1,8,8", "--dtype", "uint8", "--seed", seed, "--to", "\(dir)/\(name).h5"])
+        #expect(made.status == 0, "\(made.stderr)")
+    }
+    let file = try File.create("\(dir)/vds.h5")
+    try file.root.createVirtualDataset("data", type: .uint8, shape: [64, 1, 8, 8], sources: [
+        .init(file: "a.h5", dataset: "/data", rows: 32, at: 0), .init(file: "b.h5", dataset: "/data", rows: 32, at: 32)]).close()
+    try file.root.createVirtualDataset("label", type: .float32, shape: [64], sources: [
+        .init(file: "a.h5", dataset: "/label", rows: 32, at: 0), .init(file: "b.h5", dataset: "/label", rows: 32, at: 32)]).close()
+    try file.close()
+    for (source, out) in [("\(dir)/vds.h5", "v"), ("\(dir)/a.h5", "a"), ("\(dir)/b.h5", "b")] {
+        let run = try FeedBenchProcess(["convert", "--from", source, "--to", "raw:\(dir)/\(out)"])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+    func bytes(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name)/data.bin")) }
+    #expect(try bytes("v") == (try bytes("a")) + (try bytes("b")), "the virtual dataset's rows are not its sources'")
+    try FileManager.default.removeItem(atPath: "\(dir)/b.h5")
+    let missing = try FeedBenchProcess(["train", "--train", "\(dir)/vds.h5", "--hidden", "4", "--epochs", "1", "--classes", "10"])
+    #expect(missing.status == 1)
+    #expect(missing.stderr.contains("\(dir)/vds.h5") && missing.stderr.contains("source file b.h5 is missing")
+            && missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+}
