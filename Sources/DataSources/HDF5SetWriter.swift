@@ -57,7 +57,8 @@ public struct HDF5SetWriter: DataSetWriter {
     public func write(_ source: any DataSource, progress: (Int) -> Void) throws -> [String] {
         let paths = memberPaths
         // Before any work: never over a device, FIFO or socket, nor a folder.
-        for path in paths + (destination.kind == .hdf5List ? [destination.path] : []) { try AtomicFile.checkReplaceable(path, as: .file) }
+        for path in paths { try AtomicFile.checkReplaceable(path, as: .file, overwrite: options.overwrite, own: .hdf5) }
+        if destination.kind == .hdf5List { try AtomicFile.checkReplaceable(destination.path, as: .file, overwrite: options.overwrite, own: .listFile) }
         try createParentFolder(of: destination.path)
         let type = options.storedType(for: source)
         let total = source.sampleCount
@@ -71,6 +72,7 @@ public struct HDF5SetWriter: DataSetWriter {
                 let temporary = AtomicFile.temporaryPath(for: path)
                 temporaries.append(temporary)
                 let file = try File.create(temporary)
+                try file.root.setAttribute(OwnOutput.hdf5Attribute, string: "data set")
                 let chunkRows = options.chunkRows.map { min($0, max(size, 1)) }
                 let chunkBytes = (chunkRows ?? 1) * d * type.size
                 let filters = options.filtered ? filters(elementSize: type.size, chunkBytes: chunkBytes) : []
@@ -99,7 +101,7 @@ public struct HDF5SetWriter: DataSetWriter {
             for (temporary, path) in zip(temporaries, paths) { try AtomicFile.commit(temporary, to: path) }
             if destination.kind == .hdf5List {
                 let base = URL(fileURLWithPath: destination.path).deletingLastPathComponent().path
-                try ListFile.write(paths.map { String($0.dropFirst(base.count + 1)) }, to: destination.path)
+                try ListFile.write(paths.map { String($0.dropFirst(base.count + 1)) }, to: destination.path, overwrite: options.overwrite)
             }
         } catch {
             for temporary in temporaries { AtomicFile.discard(temporary) }

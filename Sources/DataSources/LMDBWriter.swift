@@ -22,7 +22,7 @@ public struct LMDBWriter: DataSetWriter {
         let path = destination.path
         let asBytes = options.storedType(for: source) == .uint8
         try createParentFolder(of: path)
-        try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite)
+        try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite, own: .lmdb)
         let temporary = AtomicFile.temporaryPath(for: path)
         try? FileManager.default.removeItem(atPath: temporary)
         do {
@@ -51,7 +51,8 @@ public struct LMDBWriter: DataSetWriter {
             if !pending.isEmpty { try environment.put(pending) }
             progress(written)
             try? FileManager.default.removeItem(atPath: (temporary as NSString).appendingPathComponent("lock.mdb"))
-            try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite)
+            try "An LMDB of Caffe Datum records written by FeedBench.\n".write(toFile: (temporary as NSString).appendingPathComponent(OwnOutput.lmdbMarker), atomically: false, encoding: .utf8)
+            try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite, own: .lmdb)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try AtomicFile.commit(temporary, to: path)
         } catch {

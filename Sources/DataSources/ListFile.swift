@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 
 /// A Caffe-style list file: one HDF5 path a line; blank lines and lines starting with `#`
 /// are skipped. A relative path is looked up beside the list file first, then in the
@@ -28,9 +29,9 @@ public enum ListFile {
     }
 
     /// Writes a list file atomically (temporary name, then rename).
-    public static func write(_ paths: [String], to path: String) throws {
+    public static func write(_ paths: [String], to path: String, overwrite: Bool = false) throws {
         let text = paths.joined(separator: "\n") + "\n"
-        try AtomicFile.write(to: path) { temporary in try text.write(toFile: temporary, atomically: false, encoding: .utf8) }
+        try AtomicFile.write(to: path, own: .listFile, overwrite: overwrite) { temporary in try text.write(toFile: temporary, atomically: false, encoding: .utf8) }
     }
 
     static func resolve(_ written: String, beside directory: URL) -> String {
@@ -76,7 +77,8 @@ public enum AtomicFile {
 
     /// Calls `body` with a temporary path beside `path`, then renames it to `path`; removes
     /// the temporary file when `body` throws.
-    public static func write(to path: String, _ body: (String) throws -> Void) throws {
+    public static func write(to path: String, own: OwnOutput? = nil, overwrite: Bool = false, _ body: (String) throws -> Void) throws {
+        try checkReplaceable(path, as: .file, overwrite: overwrite, own: own)
         let temporary = temporaryPath(for: path)
         do {
             try body(temporary)
@@ -94,7 +96,11 @@ public enum AtomicFile {
     /// FIFO or socket never (renaming over `/dev/full` would destroy the node), a folder
     /// where a file is written or a file where a folder is written only with `overwrite`
     /// (`convert --to lmdb:data.h5` must not delete the HDF5 file). Nothing there is fine.
-    public static func checkReplaceable(_ path: String, as kind: OutputKind, overwrite: Bool = false) throws {
+    ///
+    /// With `own`, an existing file or folder of the right kind is replaced without
+    /// `overwrite` only when it is recognisably FeedBench's own output of that kind (a second
+    /// run of the same command); anything else there is a user's and is kept.
+    public static func checkReplaceable(_ path: String, as kind: OutputKind, overwrite: Bool = false, own: OwnOutput? = nil) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }  // nothing there (or a dangling link)
         if (info.st_mode & S_IFMT) == S_IFLNK {
@@ -105,9 +111,15 @@ public enum AtomicFile {
             if kind == .folder && !overwrite {
                 throw DataSourceError(path, "is an existing file; writing a folder there would delete it (give --overwrite to replace it)")
             }
+            if kind == .file && !overwrite, let own, !own.recognises(path) {
+                throw DataSourceError(path, "exists and is not \(own.what) FeedBench wrote; give --overwrite to replace it")
+            }
         case S_IFDIR:
             if kind == .file {
                 throw DataSourceError(path, "is a folder; give a file name")
+            }
+            if !overwrite, let own, !own.recognises(path) {
+                throw DataSourceError(path, "is an existing folder that is not \(own.what) FeedBench wrote; give --overwrite to replace it")
             }
         case S_IFCHR, S_IFBLK: throw DataSourceError(path, "is a device, not a file: refusing to write over it")
         case S_IFIFO: throw DataSourceError(path, "is a FIFO, not a file: refusing to write over it")
@@ -136,6 +148,59 @@ public enum AtomicFile {
             throw DataSourceError(path, "cannot rename \(temporary) into place: \(String(cString: strerror(errno)))")
         }
         PartialOutputs.unregister(temporary)
+    }
+}
+
+/// How FeedBench recognises an output it wrote, so that running a command again replaces
+/// its own output but never a user's file of the same name.
+public enum OwnOutput: Sendable {
+    /// An HDF5 file with the root attribute `OwnOutput.hdf5Attribute` (data sets, snapshots).
+    case hdf5
+    /// A text file whose first line starts with this (a CSV header's first column).
+    case text(firstLine: String)
+    /// A text file holding this within its first 4 KB (FeedBench's HTML reports).
+    case marked(String)
+    /// A list file: every entry names an `.h5` file.
+    case listFile
+    /// An LMDB folder with `OwnOutput.lmdbMarker` in it.
+    case lmdb
+    /// A raw folder: `meta.json`, FeedBench's own format.
+    case raw
+
+    /// The root attribute FeedBench's HDF5 writers set.
+    public static let hdf5Attribute = "feedbench"
+    /// The file FeedBench's LMDB writer leaves beside `data.mdb` (Caffe reads only the database).
+    public static let lmdbMarker = "feedbench.txt"
+
+    var what: String {
+        switch self {
+        case .hdf5: "an HDF5 file"
+        case .text, .marked: "a file"
+        case .listFile: "a list file"
+        case .lmdb: "an LMDB folder"
+        case .raw: "a raw folder"
+        }
+    }
+
+    func recognises(_ path: String) -> Bool {
+        func head() -> String? {
+            guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+            defer { try? handle.close() }
+            return (try? handle.read(upToCount: 4096)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        switch self {
+        case .hdf5:
+            guard let file = try? File.open(path) else { return false }
+            return (try? file.root.stringAttribute(Self.hdf5Attribute)) != nil
+        case .text(let first): return head()?.hasPrefix(first) ?? false
+        case .marked(let mark): return head()?.contains(mark) ?? false
+        case .listFile:
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+            let entries = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            return !entries.isEmpty && entries.allSatisfy { $0.hasSuffix(".h5") }
+        case .lmdb: return FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(Self.lmdbMarker))
+        case .raw: return FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("meta.json"))
+        }
     }
 }
 

@@ -17,7 +17,7 @@ public struct RawWriter: DataSetWriter {
         let path = destination.path
         let type = options.storedType(for: source)
         try createParentFolder(of: path)
-        try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite)
+        try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite, own: .raw)
         let temporary = AtomicFile.temporaryPath(for: path)
         try? FileManager.default.removeItem(atPath: temporary)
         func file(_ name: String) -> URL { URL(fileURLWithPath: (temporary as NSString).appendingPathComponent(name)) }
@@ -45,7 +45,7 @@ public struct RawWriter: DataSetWriter {
             try labels.withUnsafeBytes { try Data($0).write(to: file("labels.bin")) }
             let meta = RawSource.Meta(samples: labels.count, shape: source.sampleShape, dtype: type.rawValue)
             try JSONEncoder().encode(meta).write(to: file("meta.json"))
-            try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite)
+            try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite, own: .raw)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
             try AtomicFile.commit(temporary, to: path)
         } catch {

@@ -4,8 +4,10 @@ import Foundation
 
 /// CSV files written through yaslab/CSV.swift, atomically (temporary name, then rename).
 public enum CSVTable {
-    public static func write(header: [String], rows: [[String]], to path: String) throws {
-        try AtomicFile.write(to: path) { temporary in
+    /// An existing file is replaced only when it starts with the same first column (a CSV
+    /// FeedBench wrote), or with `overwrite`.
+    public static func write(header: [String], rows: [[String]], to path: String, overwrite: Bool = false) throws {
+        try AtomicFile.write(to: path, own: header.first.map { .text(firstLine: $0) }, overwrite: overwrite) { temporary in
             let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { throw DataSourceError(path, "cannot write: \(String(cString: strerror(errno)))") }
             close(fd)

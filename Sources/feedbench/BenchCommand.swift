@@ -22,6 +22,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Measure this data set as stored (a list file, .h5, LMDB or raw folder) instead of a config.")
     var source: DataSetArgument?
     @Option(help: "Output folder.") var out: String
+    @Flag(help: "Replace files in the output folder (results.csv, report.html, …) that FeedBench did not write.") var overwrite = false
     @Option(help: "Run only the cases whose 'backend, layout, order' contains one of these |-separated texts (baselines always run).")
     var only: String?
 
@@ -71,6 +72,7 @@ struct BenchCommand: ParsableCommand {
         // Ranks sharing a host share its two cores.
         BLASThreads.set(max(1, 2 / ranks.localSize))
         let runner = BenchmarkRunner(config: parsed, outputDirectory: out)
+        runner.overwrite = overwrite
         runner.ranks = ranks
         runner.only = only.map { $0.split(separator: "|").map(String.init) } ?? []
         let progress = ProgressLine("", total: 1)
@@ -143,7 +145,7 @@ struct ReportCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: results[1]).deletingLastPathComponent().path
             let path = (directory as NSString).appendingPathComponent("compare.html")
             let html = comparison.html(titleA: results[0], titleB: results[1])
-            try AtomicFile.write(to: path) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
+            try AtomicFile.write(to: path, own: .marked(HTMLReport.generatorMark)) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
             print("wrote \(path): \(comparison.lines.count) configurations compared")
             return
         }
@@ -155,7 +157,7 @@ struct ReportCommand: ParsableCommand {
         let accelerators = FileManager.default.fileExists(atPath: acceleratorsPath) ? try AcceleratorColumns.read(acceleratorsPath) : []
         let html = HTMLReport.render(rows, title: title, accelerators: accelerators)
         let path = (directory as NSString).appendingPathComponent("report.html")
-        try AtomicFile.write(to: path) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
+        try AtomicFile.write(to: path, own: .marked(HTMLReport.generatorMark)) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
         print("wrote \(path) from \(rows.count) rows" + (accelerators.isEmpty ? "" : " and \(accelerators.count) accelerator rows"))
         for d in DecisionMaker.decide(rows, accelerators: accelerators) {
             print((d.experiment.isEmpty ? "" : d.experiment + ": ") + d.recommendation)

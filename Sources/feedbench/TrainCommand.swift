@@ -34,6 +34,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the weights here at the end (and every --snapshot-every epochs).") var snapshot: String?
     @Option(help: "Also snapshot every N epochs.") var snapshotEvery: Int = 0
     @Option(help: "Write the per-epoch figures as CSV here.") var log: String?
+    @Flag(help: "Replace a --log or --snapshot file that FeedBench did not write.") var overwrite = false
     @Flag(help: "Print each epoch's figures as one JSON line on stdout (the --log columns); other lines go to stderr.")
     var json = false
     @OptionGroup var keys: KeyOptions
@@ -73,7 +74,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         // Outputs that cannot be written are refused before any training.
-        for path in [log, snapshot].compactMap({ $0 }) { try AtomicFile.checkReplaceable(path, as: .file) }
+        if let log { try AtomicFile.checkReplaceable(log, as: .file, overwrite: overwrite, own: .text(firstLine: EpochLine.csvHeader[0])) }
+        if let snapshot { try AtomicFile.checkReplaceable(snapshot, as: .file, overwrite: overwrite, own: .hdf5) }
         let ranks = try Ranks.start(force: mpi)  // ended by `FeedBench.main`, which knows whether every rank got there
         // Ranks sharing a host share its cores: BLAS gets this rank's part of them.
         BLASThreads.set(max(1, 2 / ranks.localSize))
@@ -96,7 +98,7 @@ struct TrainCommand: ParsableCommand {
             progress?.finish()
             print(json ? EpochLine.json(m) : EpochLine.text(m, of: epochs))
             logRows.append(EpochLine.csvRow(m))
-            if let log { try CSVTable.write(header: EpochLine.csvHeader, rows: logRows, to: log) }
+            if let log { try CSVTable.write(header: EpochLine.csvHeader, rows: logRows, to: log, overwrite: overwrite) }
         }, progress: { done, _ in progress?.update(done) })
         if ranks.isRoot, let snapshot { say("snapshot: \(snapshot)") }
     }
@@ -140,6 +142,7 @@ struct TrainCommand: ParsableCommand {
         options.prefetch = prefetch
         options.snapshotPath = snapshot
         options.snapshotEvery = snapshotEvery
+        options.overwrite = overwrite
         options.overlapReduction = overlap
         let sgd = SGD<Float>(learningRate: state?.learningRate ?? learningRate, momentum: state?.momentum ?? momentum,
                              weightDecay: state?.weightDecay ?? weightDecay)

@@ -300,3 +300,36 @@ import TestSupport
     #expect(missing.stderr.contains("\(dir)/vds.h5") && missing.stderr.contains("source file b.h5 is missing")
             && missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
 }
+
+/// Running a command again replaces its own output; a user's file of the same name (or an
+/// output of another kind) is kept unless `--overwrite` is given.
+@Test func onlyFeedBenchsOwnOutputsAreReplaced() throws {
+    let dir = makeTemporaryDirectory().path
+    let mine = "\(dir)/mine.h5", notes = "\(dir)/notes.csv"
+    try FileManager.default.copyItem(atPath: "datasets/digits/test-000.h5", toPath: mine)  // HDF5, not written by FeedBench
+    try "my,own,notes\n1,2,3\n".write(toFile: notes, atomically: true, encoding: .utf8)
+    for (arguments, path) in [(["convert", "--from", "datasets/digits/test.txt", "--to", mine], mine),
+                              (["train", "--train", "datasets/digits/test.txt", "--hidden", "4", "--epochs", "1", "--log", notes], notes),
+                              (["train", "--train", "datasets/digits/test.txt", "--hidden", "4", "--epochs", "1", "--snapshot", mine], mine)] {
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let run = try FeedBenchProcess(arguments)
+        #expect(run.status == 1, "\(arguments)")
+        #expect(run.stderr.hasPrefix("Error: \(path): exists and is not") && run.stderr.hasSuffix("FeedBench wrote; give --overwrite to replace it\n"), "\(run.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(path) changed")
+    }
+    // Its own outputs: written twice without --overwrite.
+    for arguments in [["convert", "--from", "datasets/digits/test.txt", "--to", "\(dir)/again.txt", "--files", "2"],
+                      ["convert", "--from", "datasets/digits/test.txt", "--to", "lmdb:\(dir)/again-lmdb"],
+                      ["convert", "--from", "datasets/digits/test.txt", "--to", "raw:\(dir)/again-raw"],
+                      ["train", "--train", "datasets/digits/test.txt", "--hidden", "4", "--epochs", "1", "--log", "\(dir)/log.csv", "--snapshot", "\(dir)/w.h5"]] {
+        for round in 1...2 {
+            let run = try FeedBenchProcess(arguments)
+            #expect(run.status == 0, "\(arguments) round \(round): \(run.stderr)")
+        }
+    }
+    // An output of another kind: a raw folder is not written over an LMDB folder.
+    let kind = try FeedBenchProcess(["convert", "--from", "datasets/digits/test.txt", "--to", "raw:\(dir)/again-lmdb"])
+    #expect(kind.status == 1 && kind.stderr.contains("is an existing folder that is not a raw folder FeedBench wrote"), "\(kind.stderr)")
+    let forced = try FeedBenchProcess(["convert", "--from", "datasets/digits/test.txt", "--to", mine, "--overwrite"])
+    #expect(forced.status == 0, "\(forced.stderr)")
+}

@@ -7,10 +7,13 @@ import Foundation
 final class BenchmarkOutputs {
     let directory: String
     let config: BenchmarkConfig
+    /// Replace files of these names that FeedBench did not write (`bench --overwrite`).
+    let overwrite: Bool
 
-    init(directory: String, config: BenchmarkConfig) throws {
+    init(directory: String, config: BenchmarkConfig, overwrite: Bool = false) throws {
         self.directory = directory
         self.config = config
+        self.overwrite = overwrite
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw DataSourceError(directory, "is not a folder; --out names the folder the results go in")
@@ -20,7 +23,7 @@ final class BenchmarkOutputs {
         } catch {
             throw DataSourceError(directory, "cannot create the folder (\((error as NSError).localizedDescription))")
         }
-        try AtomicFile.write(to: path("config.yaml")) { try config.text.write(toFile: $0, atomically: false, encoding: .utf8) }
+        try AtomicFile.write(to: path("config.yaml"), own: .marked("experiment:"), overwrite: overwrite) { try config.text.write(toFile: $0, atomically: false, encoding: .utf8) }
     }
 
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
@@ -31,10 +34,10 @@ final class BenchmarkOutputs {
     /// Fills the ratios, then writes results.csv, summary.csv, accelerators.csv and report.html.
     func write(_ rows: inout [ResultRow], skippedPeers: [String: String]) throws {
         ResultsCSV.fillRatios(&rows)
-        try ResultsCSV.write(rows, to: path("results.csv"))
-        try ResultsCSV.writeSummary(rows, to: path("summary.csv"))
-        if !accelerators.isEmpty { try AcceleratorColumns.write(accelerators, to: path("accelerators.csv")) }
+        try ResultsCSV.write(rows, to: path("results.csv"), overwrite: overwrite)
+        try ResultsCSV.writeSummary(rows, to: path("summary.csv"), overwrite: overwrite)
+        if !accelerators.isEmpty { try AcceleratorColumns.write(accelerators, to: path("accelerators.csv"), overwrite: overwrite) }
         let html = HTMLReport.render(rows, title: config.experiment, accelerators: accelerators, skippedPeers: skippedPeers)
-        try AtomicFile.write(to: path("report.html")) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
+        try AtomicFile.write(to: path("report.html"), own: .marked(HTMLReport.generatorMark), overwrite: overwrite) { try html.write(toFile: $0, atomically: false, encoding: .utf8) }
     }
 }

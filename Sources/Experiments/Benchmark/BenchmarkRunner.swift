@@ -30,6 +30,9 @@ public final class BenchmarkRunner {
     /// every configuration at the same time; rank 0 writes the outputs.
     public var ranks: Ranks = .single
 
+    /// Replace output files of FeedBench's names in the output folder that FeedBench did not write.
+    public var overwrite = false
+
     public init(config: BenchmarkConfig, outputDirectory: String) {
         self.config = config
         self.outputDirectory = outputDirectory
@@ -60,7 +63,7 @@ public final class BenchmarkRunner {
     /// Runs everything; returns false when interrupted (the rows so far are written).
     @discardableResult
     public func run() throws -> Bool {
-        let outputs = ranks.isRoot ? try BenchmarkOutputs(directory: outputDirectory, config: config) : nil
+        let outputs = ranks.isRoot ? try BenchmarkOutputs(directory: outputDirectory, config: config, overwrite: overwrite) : nil
         let store = LayoutStore(dataDirectory: config.dataDirectory, batchSizeHint: config.batchSizes.max() ?? 128,
                                 log: ranks.isRoot ? log : { _ in })
         var cases = BenchmarkMatrix.cases(config, only: only, folder: store.folder)

@@ -117,8 +117,8 @@ public enum AcceleratorColumns {
 
     public static var names: [String] { all.map(\.name) }
 
-    public static func write(_ rows: [AcceleratorRow], to path: String) throws {
-        try CSVTable.write(header: names, rows: rows.map { row in all.map { $0.write(row) } }, to: path)
+    public static func write(_ rows: [AcceleratorRow], to path: String, overwrite: Bool = false) throws {
+        try CSVTable.write(header: names, rows: rows.map { row in all.map { $0.write(row) } }, to: path, overwrite: overwrite)
     }
 
     /// Reads accelerators.csv back (columns found by name, so older files with fewer read too).

@@ -5,6 +5,9 @@ import Foundation
 /// then charts (size on disk against shuffled throughput, read throughput, data wait, step
 /// time, AU, accelerators) and the summary table with its noise marks.
 public enum HTMLReport {
+    /// What marks a report as FeedBench\'s (so a second run replaces it, but not a user\'s page).
+    public static let generatorMark = "<meta name=\"generator\" content=\"FeedBench\">"
+
     static let palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#79706e",
                           "#a0cbe8", "#ffbe7d", "#8cd17d", "#ff9d9a", "#86bcb6", "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#2f4b7c"]
 
@@ -55,7 +58,7 @@ public enum HTMLReport {
         let train = summary.filter { $0.first.mode == .train }
         var html = """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <html lang="en"><head><meta charset="utf-8"><meta name="generator" content="FeedBench"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>FeedBench: \(escape(title))</title>
             <style>
             \(style)

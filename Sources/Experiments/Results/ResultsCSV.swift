@@ -5,8 +5,8 @@ import Graph
 /// DIR/results.csv and DIR/summary.csv, both from the column table `ResultColumns`, written
 /// with CSV.swift atomically.
 public enum ResultsCSV {
-    public static func write(_ rows: [ResultRow], to path: String) throws {
-        try CSVTable.write(header: ResultColumns.names, rows: rows.map { r in ResultColumns.all.map { $0.write(r) } }, to: path)
+    public static func write(_ rows: [ResultRow], to path: String, overwrite: Bool = false) throws {
+        try CSVTable.write(header: ResultColumns.names, rows: rows.map { r in ResultColumns.all.map { $0.write(r) } }, to: path, overwrite: overwrite)
     }
 
     /// Reads a results.csv back (for `feedbench report`). Files of an earlier release, which
@@ -97,14 +97,14 @@ public enum ResultsCSV {
         ("ratio_to_raw_median", { $0.ratioToRaw }), ("resident_before_median", { $0.residentBefore }),
     ]
 
-    public static func writeSummary(_ rows: [ResultRow], to path: String) throws {
+    public static func writeSummary(_ rows: [ResultRow], to path: String, overwrite: Bool = false) throws {
         let identity = ResultColumns.all.enumerated().filter { $0.element.identifiesConfiguration }
         let lines = summarize(rows).map { s -> [String] in
             let original = identity.filter { $0.offset < ResultColumns.firstRelease }.map { $0.element.write(s.first) }
             let appended = identity.filter { $0.offset >= ResultColumns.firstRelease }.map { $0.element.write(s.first) }
             return original + [String(s.repeats)] + statistics.map { ResultColumn.format($0.value(s)) } + appended
         }
-        try CSVTable.write(header: summaryColumns, rows: lines, to: path)
+        try CSVTable.write(header: summaryColumns, rows: lines, to: path, overwrite: overwrite)
     }
 
     /// Fills `ratioToRaw` for every row with a throughput: its samples/s over the median of

@@ -67,7 +67,7 @@ public struct RunComparison: Sendable {
     public func html(titleA: String, titleB: String) -> String {
         var html = """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <html lang="en"><head><meta charset="utf-8"><meta name="generator" content="FeedBench"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>FeedBench: \(HTMLReport.escape(titleB)) against \(HTMLReport.escape(titleA))</title>
             <style>
             \(HTMLReport.style)

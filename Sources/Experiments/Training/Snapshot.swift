@@ -53,10 +53,11 @@ public enum Snapshot {
     /// Writes the graph's parameters atomically (temporary name, then rename), with the
     /// optimizer's momentum and the training state when given.
     public static func write(_ graph: Graph<Float>, to path: String, epoch: Int, step: Int,
-                             optimizer: SGD<Float>? = nil, resume: ResumeState? = nil) throws {
+                             optimizer: SGD<Float>? = nil, resume: ResumeState? = nil, overwrite: Bool = false) throws {
         do {
-            try AtomicFile.write(to: path) { temporary in
+            try AtomicFile.write(to: path, own: .hdf5, overwrite: overwrite) { temporary in
                 let file = try File.create(temporary)
+                try file.root.setAttribute(OwnOutput.hdf5Attribute, string: "snapshot")
                 let params = try file.root.createGroup("params")
                 for p in graph.parameters { try writeTensor(p.value, named: p.name, in: params) }
                 if let optimizer {

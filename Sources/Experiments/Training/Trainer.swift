@@ -15,6 +15,8 @@ public struct TrainingOptions: Sendable {
     public var snapshotPath: String?
     /// Also write the snapshot every this many epochs (0: only at the end).
     public var snapshotEvery = 0
+    /// Replace a file at the snapshot path that FeedBench did not write.
+    public var overwrite = false
     /// Over several ranks: start each gradient's reduction (`MPI_Iallreduce`) as soon as
     /// backward has finished it, overlapping the rest of backward; false (the default): a
     /// blocking `MPI_Allreduce` per parameter after backward, which is faster on a machine
@@ -142,7 +144,7 @@ public final class Trainer {
                 let state = ResumeState(epoch: epoch, step: step, seed: options.seed, order: options.order, batchSize: options.batchSize,
                                         dropLast: options.dropLast, learningRate: optimizer.learningRate, momentum: optimizer.momentum,
                                         weightDecay: optimizer.weightDecay)
-                try Snapshot.write(graph, to: path, epoch: epoch, step: step, optimizer: optimizer, resume: state)
+                try Snapshot.write(graph, to: path, epoch: epoch, step: step, optimizer: optimizer, resume: state, overwrite: options.overwrite)
                 lastSnapshotEpoch = epoch
             }
             try onEpoch(metrics)
