@@ -14,6 +14,7 @@ public final class MemorySource: DataSource {
     /// Reads all of `source` into memory.
     public init(loading source: any DataSource) throws {
         name = "memory(\(source.name))"
+        try SizeLimits.checkHeldInMemory(source, elementSize: MemoryLayout<Float>.size, as: "the memory backend (float32)")
         sampleShape = source.sampleShape
         sampleCount = source.sampleCount
         classes = source.classes
@@ -38,6 +39,18 @@ public final class MemorySource: DataSource {
                     batch.labels.pointer[slot] = labels[index]
                 }
             }
+        }
+    }
+}
+
+extension SizeLimits {
+    /// Refuses to load all of `source` into memory when it would take more than three
+    /// quarters of the machine's memory (the rest is the process, its read-ahead and the
+    /// page cache the measurement needs): one line naming the set, before any allocation.
+    static func checkHeldInMemory(_ source: any DataSource, elementSize: Int, as what: String) throws {
+        guard let bytes = product([source.sampleCount, source.sampleElements, elementSize]), bytes <= memory / 4 * 3 else {
+            let size = product([source.sampleCount, source.sampleElements, elementSize]).map(gib) ?? "more than 2⁶³ bytes"
+            throw DataSourceError(source.name, "\(what) would hold \(size) in memory, more than three quarters of the machine's \(gib(memory))")
         }
     }
 }

@@ -86,3 +86,4 @@ public struct QuantizerError: Error, CustomStringConvertible {
     public let index: Int
     public var description: String { "value \(index) of a sample block is NaN and cannot be stored as uint8 (check --scale)" }
 }
+

@@ -1,3 +1,4 @@
+import Graph
 /// A source that can lend its samples as they are stored — without converting them to
 /// float32 and back — so that a writer storing the same element type copies bytes. Writing
 /// uint8 through the float batches costs more than LZ4 compression itself.
@@ -33,6 +34,7 @@ public final class StoredMemorySource: StoredRows {
         classes = source.classes
         segments = .single(source.sampleCount)
         let type: StoredType = source.storedType == .uint8 ? .uint8 : .float32
+        try SizeLimits.checkHeldInMemory(source, elementSize: type.size, as: "write mode's copy of the data (\(type.rawValue))")
         rowType = type
         scaling = .default(for: type)
         let d = source.sampleElements

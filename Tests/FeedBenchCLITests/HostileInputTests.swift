@@ -172,6 +172,8 @@ import TestSupport
         for (text, expected) in [
             ("dataset: {name: s, generate: {samples: 10000000000, shape: [3, 224, 224]}}\nbackends: [{name: raw, format: raw}]\n", "are more than 1 TiB"),
             ("dataset: {name: s, generate: {samples: 10, shape: [4]}}\nbackends: [{name: raw, format: raw}]\nrepeats: 1000000000000\n", "'repeats' must be at most 10,000"),
+            // 60 GB as float32 in RAM: refused before anything is generated.
+            ("dataset: {name: s, generate: {samples: 100000, shape: [3, 224, 224]}}\nbackends: [{name: mem, format: memory}]\n", "of memory (the memory backend 56.1 GiB, read-ahead"),
         ] {
             try ("experiment: x\n" + text).write(toFile: "\(dir)/c.yaml", atomically: true, encoding: .utf8)
             let run = try FeedBenchProcess(["bench", "\(dir)/c.yaml", "--out", "\(dir)/out"])

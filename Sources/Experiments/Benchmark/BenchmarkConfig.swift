@@ -226,6 +226,30 @@ public struct BenchmarkConfig: Sendable {
         }
         var names = Set<String>()
         for b in backends where !names.insert(b.name).inserted { throw SpecError("two backends are named '\(b.name)'", at: top["backends"]) }
+        try checkMemory(at: root)
+    }
+
+    /// The memory a run holds at once, estimated before anything is written or read, for
+    /// generated sets (a `source:` set is checked when it is loaded): the data the memory
+    /// backend holds as float32 and write mode's copy in the stored type (uint8), plus the
+    /// largest read-ahead ring (prefetch + 2 batches of float32). Above three quarters of
+    /// the machine's memory the config is refused with the figures.
+    func checkMemory(at node: Yams.Node) throws {
+        let limit = SizeLimits.memory / 4 * 3
+        let memoryBackends = backends.filter { $0.kind == .memory }.count
+        for set in datasets where set.source == nil {
+            let elements = set.shape.reduce(1, *)
+            var parts: [(String, Int?)] = []
+            if memoryBackends > 0 { parts.append(("the memory backend", SizeLimits.product([set.samples, elements, 4, memoryBackends]))) }
+            if modes.contains(.write) { parts.append(("write mode's copy", SizeLimits.product([set.samples, elements]))) }
+            parts.append(("read-ahead", SizeLimits.product([(prefetch.max() ?? 0) + 2, batchSizes.max() ?? 1, elements, 4])))
+            let total = SizeLimits.sum(parts.map(\.1))
+            guard let total, total <= limit else {
+                let figures = parts.map { "\($0.0) \($0.1.map(SizeLimits.gib) ?? "more than 2⁶³ bytes")" }.joined(separator: ", ")
+                throw SpecError("data set '\(set.name)' needs about \(total.map(SizeLimits.gib) ?? "more than 2⁶³ bytes") of memory (\(figures)), "
+                                + "more than three quarters of the machine's \(SizeLimits.gib(SizeLimits.memory)); use fewer samples or leave out the memory backend and write mode", at: node)
+            }
+        }
     }
 
     // MARK: Parsing
