@@ -196,6 +196,13 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
         guard label.rows == data.rows else {
             throw DataSourceError(context, "\(d) has \(data.rows) samples but \(l) has \(label.rows)")
         }
+        // Unwritten storage reads as fill values: refused before reading (and before the
+        // labels of a file that declares a billion samples in 4 KB are filled in).
+        try checkAllChunksWritten(label, context: context)
+        try checkAllChunksWritten(data, context: context)
+        for dataset in [label, data] where dataset.layout == .contiguous && dataset.rows > 0 && dataset.contiguousFileOffset == nil && dataset.bytesLiveInOpenedFile {
+            throw DataSourceError(context, "'\(dataset.path.dropFirst())' has no data written (HDF5 would return fill values)")
+        }
         let labels: [Float]
         do {
             labels = try label.readAll(as: .float32)
@@ -206,7 +213,6 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
             throw DataSourceError(context, "label of sample \(bad) is not a finite number")
         }
         let access: Access = readPath == .library ? .library : try directAccess(path, data: data, type: type, context: context)
-        if case .library = access { try checkAllChunksWritten(data, context: context) }
         return Member(path: path, file: file, data: data, elementType: type, scaling: .from(scale, for: type),
                       labels: labels, access: access)
     }
@@ -220,9 +226,24 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
         let perAxis = zip(data.shape, chunk).map { ($0 + $1 - 1) / $1 }
         guard let expected = SizeLimits.product(perAxis) else { return }
         let written = try data.chunkCount()
-        guard written >= expected else {
-            throw DataSourceError(context, "'\(data.path.dropFirst())' has \(written) chunks written of the \(expected) its extent needs (HDF5 would return fill values for the others)")
+        guard written < expected else { return }
+        // Name the first missing chunk (row-major order of chunk coordinates), looking at
+        // no more than a million of them.
+        var index = [Int](repeating: 0, count: perAxis.count)
+        for _ in 0..<min(expected, 1_000_000) {
+            let offset = zip(index, chunk).map { $0 * $1 }
+            if data.storedChunkSize(at: offset) == nil {
+                throw DataSourceError(context, "'\(data.path.dropFirst())': the chunk at \(offset) was never written (\(written) of the \(expected) chunks its extent needs are; HDF5 would return fill values for the others)")
+            }
+            var axis = index.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < perAxis[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
         }
+        throw DataSourceError(context, "'\(data.path.dropFirst())' has \(written) chunks written of the \(expected) its extent needs (HDF5 would return fill values for the others)")
     }
 
     /// How a dataset is read without HDF5 on the hot path, checked against the file: a

@@ -3,13 +3,17 @@ import Testing
 import TestSupport
 
 /// The mutation fuzzer: seed data sets written by FeedBench itself (HDF5 contiguous, HDF5
-/// gzip-compressed, LMDB, raw), each mutated many ways — bytes flipped, ranges zeroed,
+/// compressed with gzip, LZ4, Zstandard + shuffle and Blosc, LMDB, raw), each mutated many ways — bytes flipped, ranges zeroed,
 /// truncated, extended — then `inspect`, `train` and `convert` on every mutant. A signal,
 /// FeedBench's crash line (exit 70) or a hang is a failure; a clean error or success is not.
 /// `swift test` runs a fast subset (`FEEDBENCH_FUZZ_COUNT` mutants per kind, default 12);
 /// README's campaign sets it to 400.
 @Suite(.serialized) struct FuzzTests {
-    enum Kind: String, CaseIterable { case contiguous = "hdf5-contiguous", gzip = "hdf5-gzip", lmdb, raw }
+    enum Kind: String, CaseIterable {
+        case contiguous = "hdf5-contiguous", gzip = "hdf5-gzip", lmdb, raw
+        // The other codecs FeedBench decodes itself: their corrupt streams.
+        case lz4 = "hdf5-lz4", zstd = "hdf5-zstd", blosc = "hdf5-blosc"
+    }
 
     struct Outcome { var crashes: [String] = []; var hangs: [String] = []; var errors = 0; var successes = 0 }
 
@@ -38,7 +42,7 @@ import TestSupport
     /// The file of a seed that mutations change.
     static func target(_ kind: Kind, _ root: String) -> String {
         switch kind {
-        case .contiguous, .gzip: return "\(root)/set.h5"
+        case .contiguous, .gzip, .lz4, .zstd, .blosc: return "\(root)/set.h5"
         case .lmdb: return "\(root)/set/data.mdb"
         case .raw: return "\(root)/set/data.bin"
         }
@@ -46,7 +50,7 @@ import TestSupport
 
     static func source(_ kind: Kind, _ root: String) -> String {
         switch kind {
-        case .contiguous, .gzip: return "\(root)/set.h5"
+        case .contiguous, .gzip, .lz4, .zstd, .blosc: return "\(root)/set.h5"
         case .lmdb: return "lmdb:\(root)/set"
         case .raw: return "raw:\(root)/set"
         }
@@ -57,6 +61,9 @@ import TestSupport
         switch kind {
         case .contiguous: arguments += ["--to", "\(root)/set.h5"]
         case .gzip: arguments += ["--to", "\(root)/set.h5", "--compression", "gzip", "--chunk", "25"]
+        case .lz4: arguments += ["--to", "\(root)/set.h5", "--compression", "lz4", "--chunk", "25"]
+        case .zstd: arguments += ["--to", "\(root)/set.h5", "--compression", "zstd", "--chunk", "25", "--shuffle"]
+        case .blosc: arguments += ["--to", "\(root)/set.h5", "--compression", "blosc:lz4", "--chunk", "25"]
         case .lmdb: arguments += ["--to", "lmdb:\(root)/set"]
         case .raw: arguments += ["--to", "raw:\(root)/set"]
         }

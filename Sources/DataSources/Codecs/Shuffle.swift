@@ -146,7 +146,7 @@ enum Bitshuffle {
         var position = 0
         if compression != 0 {
             guard source.count >= 12 else { throw CodecError("bitshuffle", "a chunk of \(source.count) bytes has no header") }
-            let stored = Int(UInt64(bigEndian: source.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
+            let stored = Int(clamping: UInt64(bigEndian: source.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
             let blockBytes = Int(UInt32(bigEndian: source.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
             guard stored == total else { throw CodecError("bitshuffle", "the header says \(stored) bytes, the chunk holds \(total)") }
             guard blockBytes > 0, blockBytes % es == 0, (blockBytes / es) % 8 == 0 else {

@@ -133,7 +133,7 @@ struct FilterPipeline: Sendable {
                 total = input.count
             } else {
                 guard input.count >= 8 else { throw CodecError("bitshuffle", "a chunk of \(input.count) bytes has no header") }
-                total = Int(UInt64(bigEndian: input.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
+                total = Int(clamping: UInt64(bigEndian: input.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))  // refused below when too large
             }
             guard total <= target.count else { throw CodecError("bitshuffle", "the header says \(total) bytes, more than the chunk's \(target.count)") }
             let scratchBytes = max(block, Bitshuffle.defaultBlockElements(size), 1 << 16) * max(size, 1)
@@ -183,9 +183,11 @@ struct FilterPipeline: Sendable {
 enum H5LZ4 {
     static func decode(_ input: UnsafeRawBufferPointer, into target: UnsafeMutableRawBufferPointer) throws -> Int {
         guard input.count >= 12 else { throw CodecError("lz4", "a chunk of \(input.count) bytes has no header") }
-        let total = Int(UInt64(bigEndian: input.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
+        // A corrupt header can say anything up to 2⁶⁴ − 1: compared before it becomes an Int.
+        let stored = UInt64(bigEndian: input.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        guard stored <= UInt64(target.count) else { throw CodecError("lz4", "the header says \(stored) bytes, more than the chunk's \(target.count)") }
+        let total = Int(stored)
         var block = Int(UInt32(bigEndian: input.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-        guard total <= target.count else { throw CodecError("lz4", "the header says \(total) bytes, more than the chunk's \(target.count)") }
         guard block > 0 || total == 0 else { throw CodecError("lz4", "the header gives a block size of 0") }
         block = min(block, total)
         var position = 12, out = 0
