@@ -1,7 +1,7 @@
 # FeedBench: set-up, build, test, benchmark. README and .ci/run call these targets.
 SHELL := /bin/bash
 APT_PACKAGES := libhdf5-dev liblmdb-dev libopenblas-dev protobuf-compiler pkg-config \
-	libdeflate-dev liblz4-dev libzstd-dev libblosc-dev libturbojpeg0-dev libopenmpi-dev openmpi-bin
+	libdeflate-dev liblz4-dev libzstd-dev libblosc-dev libturbojpeg0-dev libpng-dev libopenmpi-dev openmpi-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 NET ?= benchmarks/nets/mnist-mlp.yaml

@@ -29,6 +29,9 @@ let systemLibraries: [Target] = [
     .systemLibrary(
         name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
         providers: [.apt(["libturbojpeg0-dev"])]),
+    .systemLibrary(
+        name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+        providers: [.apt(["libpng-dev"])]),
     // Open MPI, for runs over several ranks (`mpirun`).
     .systemLibrary(
         name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
@@ -49,7 +52,7 @@ let modules: [Target] = [
     .target(
         name: "DataSources",
         dependencies: [
-            "Graph", "HDF5", "LMDB", "CDeflate", "CLZ4", "CZstd", "CBlosc", "CTurboJPEG",
+            "Graph", "HDF5", "LMDB", "CDeflate", "CLZ4", "CZstd", "CBlosc", "CTurboJPEG", "CPNG",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ],
         exclude: ["Datum/caffe_datum.proto"],

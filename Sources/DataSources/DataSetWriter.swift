@@ -42,6 +42,14 @@ public struct WriterOptions: Sendable, Equatable {
     public var fletcher32: Bool
     /// Replace an existing output of another kind (a file where an LMDB or raw folder goes).
     public var overwrite = false
+    /// LMDB and HDF5: store each sample as an encoded image (JPEG or PNG) instead of pixels.
+    public var encoding: ImageEncoding?
+    /// HDF5 with `encoding`: one variable-length uint8 row per image (`vlen`, as h5py's
+    /// `vlen_dtype(uint8)`), or all images in one flat uint8 dataset with an `offsets` index.
+    public var encodedLayout: EncodedLayout = .vlen
+
+    /// How encoded images are laid out in an HDF5 file.
+    public enum EncodedLayout: String, Sendable, CaseIterable { case vlen, offsets }
 
     public init(files: Int = 1, type: StoredType? = nil, chunkRows: Int? = nil, compression: Compression = .none,
                 shuffle: Bool = false, fletcher32: Bool = false) {

@@ -60,6 +60,7 @@ public struct HDF5SetWriter: DataSetWriter {
         for path in paths { try AtomicFile.checkReplaceable(path, as: .file, overwrite: options.overwrite, own: .hdf5) }
         if destination.kind == .hdf5List { try AtomicFile.checkReplaceable(destination.path, as: .file, overwrite: options.overwrite, own: .listFile) }
         try createParentFolder(of: destination.path)
+        if let encoding = options.encoding { return try writeEncoded(source, as: encoding, paths: paths, progress: progress) }
         let type = options.storedType(for: source)
         let total = source.sampleCount
         let sizes = (0..<paths.count).map { k in total * (k + 1) / paths.count - total * k / paths.count }
@@ -219,5 +220,84 @@ public struct HDF5SetWriter: DataSetWriter {
             }
             progress(stream.delivered)
         }
+    }
+}
+
+extension HDF5SetWriter {
+    /// Writes every sample as an encoded image: per file, `data` as [n] variable-length uint8
+    /// (or, with `encodedLayout = .offsets`, one flat uint8 dataset of all images and an
+    /// `offsets` [n + 1] uint64 index) and `label` float32 [n]. A file's images are encoded
+    /// (in parallel) and held in memory until it is written.
+    func writeEncoded(_ source: any DataSource, as encoding: ImageEncoding, paths: [String], progress: (Int) -> Void) throws -> [String] {
+        guard !options.filtered else {
+            throw DataSourceError(destination.path, "--encode stores images already compressed; --compression, --shuffle and --fletcher32 do not apply")
+        }
+        let encoder = try ImageBlockEncoder(encoding: encoding, shape: source.sampleShape, destination: destination.path)
+        let total = source.sampleCount
+        let sizes = (0..<paths.count).map { k in total * (k + 1) / paths.count - total * k / paths.count }
+        let stream = try SampleStream(source, batchSize: 256)
+        var temporaries: [String] = []
+        var written = 0
+        do {
+            for (path, size) in zip(paths, sizes) {
+                let temporary = AtomicFile.temporaryPath(for: path)
+                temporaries.append(temporary)
+                var images: [[UInt8]] = []
+                var labels: [Float] = []
+                images.reserveCapacity(size)
+                labels.reserveCapacity(size)
+                while images.count < size, let block = try stream.next(upTo: min(256, size - images.count)) {
+                    images += try encoder.encode(block.values, count: block.count)
+                    labels += UnsafeBufferPointer(start: block.labels, count: block.count)
+                    written += block.count
+                    progress(written)
+                }
+                let file = try File.create(temporary)
+                try file.root.setAttribute(OwnOutput.hdf5Attribute, string: "data set")
+                try file.root.setAttribute("encoding", string: encoding.format.rawValue)
+                switch options.encodedLayout {
+                case .vlen:
+                    let data = try file.root.createVariableLengthBytesDataset("data", rows: images.count)
+                    var start = 0
+                    while start < images.count {  // in blocks, so the copy HDF5 reads from stays small
+                        let end = min(images.count, start + 1024)
+                        try data.writeVariableLength(rows: start..<end, Array(images[start..<end]))
+                        start = end
+                    }
+                    try data.close()
+                case .offsets:
+                    var offsets: [Int64] = [0]
+                    for image in images { offsets.append(offsets.last! + Int64(image.count)) }
+                    let bytes = Int(offsets.last!)
+                    let data = try file.root.createDataset("data", type: .uint8, shape: [bytes])
+                    var start = 0, row = 0
+                    var buffer: [UInt8] = []
+                    while row < images.count {  // in blocks of about 64 MB
+                        buffer.removeAll(keepingCapacity: true)
+                        while row < images.count && buffer.count < 64 << 20 { buffer += images[row]; row += 1 }
+                        try buffer.withUnsafeBytes { try data.write(rows: start..<(start + buffer.count), from: $0.baseAddress!, as: .uint8) }
+                        start += buffer.count
+                    }
+                    try data.close()
+                    let index = try file.root.createDataset("offsets", type: .int64, shape: [offsets.count])
+                    try offsets.withUnsafeBytes { try index.write(rows: 0..<offsets.count, from: $0.baseAddress!, as: .int64) }
+                    try index.close()
+                }
+                let label = try file.root.createDataset("label", type: .float32, shape: [labels.count])
+                try labels.withUnsafeBytes { if !labels.isEmpty { try label.write(rows: 0..<labels.count, from: $0.baseAddress!, as: .float32) } }
+                try label.close()
+                try file.close()
+            }
+            for (temporary, path) in zip(temporaries, paths) { try AtomicFile.commit(temporary, to: path) }
+            if destination.kind == .hdf5List {
+                let base = URL(fileURLWithPath: destination.path).deletingLastPathComponent().path
+                try ListFile.write(paths.map { String($0.dropFirst(base.count + 1)) }, to: destination.path, overwrite: options.overwrite)
+            }
+        } catch {
+            for temporary in temporaries { AtomicFile.discard(temporary) }
+            if let e = error as? HDF5Error { throw DataSourceError(e.file, e.description) }
+            throw error
+        }
+        return paths
     }
 }

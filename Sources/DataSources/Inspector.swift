@@ -8,7 +8,16 @@ import LMDB
 public enum Inspector {
     /// The lines for a data set. For an HDF5 file, `keys` names the pair to summarise;
     /// `keysGiven` says the user named them, so a missing pair is an error rather than a note.
-    public static func lines(for location: SourceLocation, keys: DatasetKeys = .caffe, keysGiven: Bool = false) throws -> [String] {
+    public static func lines(for location: SourceLocation, keys: DatasetKeys = .caffe, keysGiven: Bool = false,
+                             images: ImageOptions = .standard) throws -> [String] {
+        if location.isHDF5, EncodedHDF5Source.holdsEncodedImages(location.path, keys: keys) {
+            let source = try EncodedHDF5Source(path: location.path, keys: keys, images: images)
+            var lines = location.kind == .hdf5File ? try fileLines(location.path, keys: keys, keysGiven: true, summary: false) : ["list \(location.path): \(source.files.count) files"]
+            lines.append("  N \(source.sampleCount) encoded images (\(source.imageFormats.map(\.rawValue).joined(separator: ", ")), \(source.layout.rawValue) layout), "
+                         + "decoded to \(describe(shape: source.sampleShape)), classes \(source.classes.map(String.init) ?? "unknown")"
+                         + (source.skippedImages > 0 ? "; \(source.skippedImages) skipped" : ""))
+            return lines
+        }
         switch location.kind {
         case .hdf5File:
             return try fileLines(location.path, keys: keys, keysGiven: keysGiven)
@@ -29,28 +38,33 @@ public enum Inspector {
                 + "\(raw.elementType.rawValue), classes \(raw.classes.map(String.init) ?? "unknown"), "
                 + "\(raw.sampleCount * raw.sampleElements * raw.elementType.size) data bytes"]
         case .lmdb:
-            let source = try LMDBSource(path: location.path)
+            let source = try LMDBSource(path: location.path, images: images)
             let stats = try source.environment.statistics()
             var first = ""
             let txn = try source.environment.beginRead()
             _ = try txn.cursor().next { key, value in
                 let datum = try DatumView(value)
-                first = "first record \(LMDBSource.describe(key: key)): channels \(datum.channels), height \(datum.height), width \(datum.width), label \(datum.label)"
+                first = "first record \(LMDBSource.describe(key: key)): "
+                    + (datum.encoded ? "encoded \(datum.data.flatMap { ImageFormat.detect($0)?.rawValue } ?? "image"), \(datum.data?.count ?? 0) bytes"
+                                     : "channels \(datum.channels), height \(datum.height), width \(datum.width)") + ", label \(datum.label)"
             }
             return [
                 "lmdb \(location.path) (\(lmdbVersion)): \(stats.entries) entries, map size \(stats.mapSize) bytes, "
                     + "page size \(stats.pageSize), depth \(stats.depth), pages \(stats.branchPages) branch / \(stats.leafPages) leaf / \(stats.overflowPages) overflow",
-                "  samples \(source.sampleCount) of shape \(describe(shape: source.sampleShape)) \(source.elementType.rawValue), classes \(source.classes.map(String.init) ?? "unknown")",
+                "  samples \(source.sampleCount) of shape \(describe(shape: source.sampleShape)) \(source.elementType.rawValue), classes \(source.classes.map(String.init) ?? "unknown")"
+                    + (source.imageFormats.isEmpty ? "" : " (encoded \(source.imageFormats.map(\.rawValue).joined(separator: ", ")), decoded to this shape)")
+                    + (source.skippedImages > 0 ? "; \(source.skippedImages) skipped" : ""),
                 "  \(first)",
             ]
         }
     }
 
-    static func fileLines(_ path: String, keys: DatasetKeys, keysGiven: Bool) throws -> [String] {
+    static func fileLines(_ path: String, keys: DatasetKeys, keysGiven: Bool, summary: Bool = true) throws -> [String] {
         let file: File
         do { file = try File.open(path) } catch let e as HDF5Error { throw DataSourceError(path, e.stack.last ?? "cannot open") }
         var lines = ["file \(path) (HDF5 \(HDF5Library.version))"]
         try walk(file.root, into: &lines)
+        guard summary else { return lines }
         do {
             let source = try HDF5ListSource(path: path, keys: keys)
             lines.append("  N \(source.sampleCount) samples of shape \(describe(shape: source.sampleShape)) \(source.storedType?.rawValue ?? ""), "

@@ -6,9 +6,11 @@ import SwiftProtobuf
 /// Reads a Caffe LMDB: one record per sample, values are `Datum` messages, keys in key order.
 ///
 /// Opening walks every record once: each must parse as a Datum, hold `data` bytes or
-/// `float_data`, not be `encoded`, have a label ≥ 0, and have the first record's shape;
-/// an error names the record's key. Sequential epochs walk a cursor; other orders collect
-/// the keys once and get records by key in a seeded permutation.
+/// `float_data`, have a label ≥ 0, and have the first record's shape; an error names the
+/// record's key. Records with `encoded = true` (Caffe's `convert_imageset --encoded`) hold
+/// JPEG or PNG bytes: the walk reads each one's header (size, channels), and batches decode
+/// them in parallel through `ImageOptions`' transform. Sequential epochs walk a cursor;
+/// other orders collect the keys once and get records by key in a seeded permutation.
 public final class LMDBSource: DataSource, FileBacked {
     /// Whether the kernel reads ahead around the records an epoch touches.
     ///
@@ -46,6 +48,12 @@ public final class LMDBSource: DataSource, FileBacked {
     let scaling: Scaling
     let keyBytes: [UInt8]
     let keyEnds: [Int]
+    /// For encoded records: the decoder of batches, the formats found, and the records
+    /// skipped as undecodable (`--skip-bad`) with the first one's message.
+    let images: ImageBatchDecoder?
+    public let imageFormats: [ImageFormat]
+    public let skippedImages: Int
+    public let firstSkippedImage: String?
 
     /// Runs the open walk somewhere a liblmdb crash cannot take this process down, before
     /// this process walks the file itself: liblmdb trusts its file, and a corrupt `data.mdb`
@@ -54,7 +62,8 @@ public final class LMDBSource: DataSource, FileBacked {
     /// and reports how it ended; nil (library users, the child itself) walks in-process only.
     nonisolated(unsafe) public static var openCheck: ((String) throws -> Void)?
 
-    public init(path: String, scale: Float? = nil, readahead: Readahead = .on, decoder: Decoder = .view) throws {
+    public init(path: String, scale: Float? = nil, readahead: Readahead = .on, decoder: Decoder = .view,
+                images imageOptions: ImageOptions = .standard) throws {
         name = path
         self.readahead = readahead
         self.decoder = decoder
@@ -68,6 +77,18 @@ public final class LMDBSource: DataSource, FileBacked {
         var shape: (Int32, Int32, Int32)? = nil
         var type: StoredType? = nil
         var maxLabel: Int32 = -1
+        var imageSet = ImageSetShape()
+        var encodedRecords = 0
+        var skipped = 0, firstSkipped: String? = nil
+        let transform = imageOptions.transform
+        do {
+            try transform.check(channels: 3)
+        } catch {
+            throw DataSourceError(path, "\(error)")
+        }
+        let headerReader = try ImageDecoder()
+        var labels: [Int32] = []
+        var values: [UnsafeRawBufferPointer] = []  // encoded bytes, for --skip-bad's decode pass
         do {
             let txn = try environment.beginRead()
             let cursor = try txn.cursor()
@@ -77,41 +98,98 @@ public final class LMDBSource: DataSource, FileBacked {
                 }
                 let datum: DatumView
                 do { datum = try DatumView(value) } catch { throw fail("\(error)") }
-                if datum.encoded { throw fail("an encoded (compressed) image; FeedBench reads raw Datum data only") }
-                guard let count = SizeLimits.product([Int(datum.channels), Int(datum.height), Int(datum.width)], limit: SizeLimits.sampleElements) else {
-                    throw fail("shape \(datum.channels)×\(datum.height)×\(datum.width) is too large (a corrupt record?)")
-                }
-                let recordType: StoredType
-                if let data = datum.data, data.count > 0 {
-                    recordType = .uint8
-                    guard data.count == count else { throw fail("\(data.count) data bytes for shape \(datum.channels)×\(datum.height)×\(datum.width)") }
-                } else if datum.floatCount > 0 {
-                    recordType = .float32
-                    guard datum.floatCount == count else { throw fail("\(datum.floatCount) float_data values for shape \(datum.channels)×\(datum.height)×\(datum.width)") }
-                } else {
-                    throw fail("a Datum without data or float_data")
-                }
-                guard count > 0 else { throw fail("empty shape \(datum.channels)×\(datum.height)×\(datum.width)") }
-                if let shape, shape != (datum.channels, datum.height, datum.width) || type != recordType {
-                    throw fail("shape \(datum.channels)×\(datum.height)×\(datum.width) \(recordType.rawValue) differs from the first record's \(shape.0)×\(shape.1)×\(shape.2) \(type!.rawValue)")
-                }
                 guard datum.label >= 0 else { throw fail("label \(datum.label) is negative") }
-                shape = (datum.channels, datum.height, datum.width)
-                type = recordType
-                maxLabel = max(maxLabel, datum.label)
+                if datum.encoded {
+                    guard encodedRecords == ends.count else { throw fail("an encoded image after records of raw pixels") }
+                    do {
+                        guard let data = datum.data, data.count > 0 else { throw ImageError("an encoded record without image bytes") }
+                        let header = try headerReader.header(data)
+                        try imageSet.add(header, transform: transform)
+                        if imageOptions.skipBad { values.append(data) }
+                    } catch let error as ImageError {
+                        guard imageOptions.skipBad else { throw fail(error.description) }
+                        skipped += 1
+                        if firstSkipped == nil { firstSkipped = "record \(LMDBSource.describe(key: key)): \(error)" }
+                        return true
+                    }
+                    encodedRecords += 1
+                } else {
+                    if encodedRecords > 0 { throw fail("raw pixels after encoded images") }
+                    guard let count = SizeLimits.product([Int(datum.channels), Int(datum.height), Int(datum.width)], limit: SizeLimits.sampleElements) else {
+                        throw fail("shape \(datum.channels)×\(datum.height)×\(datum.width) is too large (a corrupt record?)")
+                    }
+                    let recordType: StoredType
+                    if let data = datum.data, data.count > 0 {
+                        recordType = .uint8
+                        guard data.count == count else { throw fail("\(data.count) data bytes for shape \(datum.channels)×\(datum.height)×\(datum.width)") }
+                    } else if datum.floatCount > 0 {
+                        recordType = .float32
+                        guard datum.floatCount == count else { throw fail("\(datum.floatCount) float_data values for shape \(datum.channels)×\(datum.height)×\(datum.width)") }
+                    } else {
+                        throw fail("a Datum without data or float_data")
+                    }
+                    guard count > 0 else { throw fail("empty shape \(datum.channels)×\(datum.height)×\(datum.width)") }
+                    if let shape, shape != (datum.channels, datum.height, datum.width) || type != recordType {
+                        throw fail("shape \(datum.channels)×\(datum.height)×\(datum.width) \(recordType.rawValue) differs from the first record's \(shape.0)×\(shape.1)×\(shape.2) \(type!.rawValue)")
+                    }
+                    shape = (datum.channels, datum.height, datum.width)
+                    type = recordType
+                }
+                labels.append(datum.label)
                 keys += key
                 ends.append(keys.count)
                 return true
             }) == true {}
+            if encodedRecords > 0, let sampleShape = imageSet.sampleShape(transform) {
+                do { try transform.check(channels: sampleShape[0]) } catch { throw DataSourceError(path, "\(error)") }
+                let batchDecoder = ImageBatchDecoder(transform: transform, sampleShape: sampleShape, threads: imageOptions.decodeThreads)
+                if imageOptions.skipBad {
+                    // Decode every image once (in parallel) and leave out the ones that fail.
+                    let (bad, first) = batchDecoder.undecodable(values.count) { values[$0] }
+                    if !bad.isEmpty {
+                        let badSet = Set(bad)
+                        var keptKeys: [UInt8] = [], keptEnds: [Int] = [], keptLabels: [Int32] = []
+                        for i in 0..<ends.count where !badSet.contains(i) {
+                            keptKeys += keys[(i == 0 ? 0 : ends[i - 1])..<ends[i]]
+                            keptEnds.append(keptKeys.count)
+                            keptLabels.append(labels[i])
+                        }
+                        if firstSkipped == nil, let i = bad.first {
+                            let key = keys[(i == 0 ? 0 : ends[i - 1])..<ends[i]]
+                            firstSkipped = key.withUnsafeBytes { "record \(LMDBSource.describe(key: $0)): " } + (first ?? "")
+                        }
+                        skipped += bad.count
+                        (keys, ends, labels) = (keptKeys, keptEnds, keptLabels)
+                    }
+                }
+                images = batchDecoder
+            } else {
+                images = nil
+            }
+            withExtendedLifetime(txn) {}
         } catch let error as LMDBError {
             throw DataSourceError(path, error.message)
         }
-        guard let shape, let type else { throw DataSourceError(path, "the LMDB holds no records") }
-        sampleShape = [Int(shape.0), Int(shape.1), Int(shape.2)]
+        imageFormats = imageSet.formats.sorted { $0.rawValue < $1.rawValue }
+        skippedImages = skipped
+        firstSkippedImage = firstSkipped
+        maxLabel = labels.max() ?? -1
+        if let images {
+            guard !ends.isEmpty else { throw DataSourceError(path, "no image decodes (\(skipped) skipped; the first: \(firstSkipped ?? "?"))") }
+            sampleShape = images.sampleShape
+            // Pixels times 1/255 are uint8 exactly; a mean or another scale makes them float32.
+            elementType = transform.meanValues.isEmpty && transform.scale == nil ? .uint8 : .float32
+            scaling = .default(for: .uint8)
+        } else {
+            guard let shape, let type else {
+                throw DataSourceError(path, skipped > 0 ? "no image decodes (\(skipped) skipped; the first: \(firstSkipped ?? "?"))" : "the LMDB holds no records")
+            }
+            sampleShape = [Int(shape.0), Int(shape.1), Int(shape.2)]
+            elementType = type
+            scaling = .from(scale, for: type)
+        }
         sampleCount = ends.count
         classes = ClassLabels.count(maxLabel: Double(maxLabel), allIntegral: true)
-        elementType = type
-        scaling = .from(scale, for: type)
         segments = .single(ends.count)
         keyBytes = keys
         keyEnds = ends
@@ -150,9 +228,15 @@ public final class LMDBSource: DataSource, FileBacked {
         // (MADV_RANDOM) is given per epoch on LMDB's map instead.
         environment.advise(advice(for: options.order))
         let transaction = try environment.beginRead()
-        let cursor = options.order == .sequential ? CursorWalk(try transaction.cursor()) : nil
+        // With records skipped as undecodable, the cursor's order no longer matches the indices: by key.
+        let cursor = options.order == .sequential && skippedImages == 0 ? CursorWalk(try transaction.cursor()) : nil
+        let seed = options.seed
         return PlannedIterator(self, options) { [self] batch, indices in
-            try read(indices, into: batch, transaction: transaction, cursor: cursor)
+            if images != nil {
+                try readImages(indices, into: batch, transaction: transaction, cursor: cursor, seed: seed)
+            } else {
+                try read(indices, into: batch, transaction: transaction, cursor: cursor)
+            }
         }
     }
 
@@ -193,19 +277,53 @@ extension LMDBSource {
     /// Fills a batch: by cursor for sequential epochs, by key otherwise.
     func read(_ indices: ArraySlice<Int>, into batch: Batch, transaction: ReadTransaction, cursor: CursorWalk?) throws {
         let d = sampleElements
+        try visit(indices, transaction: transaction, cursor: cursor) { slot, value in
+            try decode(value, into: batch.data.pointer + slot * d)
+        } labels: { slot, label in batch.labels.pointer[slot] = label }
+    }
+
+    /// Fills a batch of encoded images: the records' bytes are collected from LMDB's map
+    /// (valid while the epoch's read transaction lives), then decoded in parallel.
+    func readImages(_ indices: ArraySlice<Int>, into batch: Batch, transaction: ReadTransaction, cursor: CursorWalk?, seed: UInt64) throws {
+        guard let images else { return }
+        var records = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: indices.count)
+        try visit(indices, transaction: transaction, cursor: cursor) { slot, value in
+            let datum = try DatumView(value)
+            guard datum.encoded, let data = datum.data else { throw DatumError.malformed("the record changed since the source was opened") }
+            records[slot] = data
+            return Float(datum.label)
+        } labels: { slot, label in batch.labels.pointer[slot] = label }
+        let first = indices.startIndex
+        do {
+            try images.decode(records.count, record: { records[$0] }, sampleIndex: { indices[first + $0] }, seed: seed,
+                              describe: { "record \(self.describe(index: indices[first + $0]))" }, into: batch.data.pointer)
+        } catch let error as ImageError {
+            throw DataSourceError(name, error.description)
+        }
+    }
+
+    /// Record `index`'s key, for messages.
+    func describe(index: Int) -> String {
+        let start = index == 0 ? 0 : keyEnds[index - 1]
+        return keyBytes.withUnsafeBytes { LMDBSource.describe(key: UnsafeRawBufferPointer(rebasing: $0[start..<keyEnds[index]])) }
+    }
+
+    /// Hands each slot's record value to `body` (which returns its label), by cursor for
+    /// sequential epochs and by key otherwise.
+    private func visit(_ indices: ArraySlice<Int>, transaction: ReadTransaction, cursor: CursorWalk?,
+                       _ body: (Int, UnsafeRawBufferPointer) throws -> Float, labels: (Int, Float) -> Void) throws {
         do {
             for (slot, index) in indices.enumerated() {
-                let destination = batch.data.pointer + slot * d
                 let label: Float?
                 if let cursor, cursor.position == index {
-                    label = try cursor.cursor.next { _, value in try decode(value, into: destination) }
+                    label = try cursor.cursor.next { _, value in try body(slot, value) }
                     cursor.position += 1
                 } else if let cursor {
                     // A shard or lane of a sequential epoch starts elsewhere: seek, then walk on.
                     let start = index == 0 ? 0 : keyEnds[index - 1]
                     label = try keyBytes.withUnsafeBytes { keys in
                         try cursor.cursor.seek(UnsafeRawBufferPointer(rebasing: keys[start..<keyEnds[index]])) { _, value in
-                            try decode(value, into: destination)
+                            try body(slot, value)
                         }
                     }
                     cursor.position = index + 1
@@ -214,12 +332,12 @@ extension LMDBSource {
                     label = try keyBytes.withUnsafeBytes { keys in
                         try transaction.withValue(forKey: UnsafeRawBufferPointer(rebasing: keys[start..<keyEnds[index]])) { value in
                             guard let value else { throw DatumError.malformed("record \(index) vanished") }
-                            return try decode(value, into: destination)
+                            return try body(slot, value)
                         }
                     }
                 }
                 guard let label else { throw DataSourceError(name, "the LMDB ended early (changed since it was opened?)") }
-                batch.labels.pointer[slot] = label
+                labels(slot, label)
             }
         } catch let error as LMDBError {
             throw DataSourceError(name, error.message)

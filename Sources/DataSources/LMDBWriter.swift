@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import LMDB
 
 /// Writes any source as a Caffe LMDB: keys `%08d`, Datum values (`data` bytes for uint8,
@@ -25,6 +26,7 @@ public struct LMDBWriter: DataSetWriter {
         try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite, own: .lmdb)
         let temporary = AtomicFile.temporaryPath(for: path)
         try? FileManager.default.removeItem(atPath: temporary)
+        let encoder = try options.encoding.map { try ImageBlockEncoder(encoding: $0, shape: source.sampleShape, destination: path) }
         do {
             let environment = try Environment.create(temporary, mapSize: 1 << 26)
             let stream = try SampleStream(source, batchSize: 256)
@@ -32,13 +34,25 @@ public struct LMDBWriter: DataSetWriter {
             var pending: [(key: [UInt8], value: [UInt8])] = []
             var written = 0
             while let block = try stream.next(upTo: 256) {
+                let encoded = try encoder?.encode(block.values, count: block.count)
                 for i in 0..<block.count {
                     let label = block.labels[i]
                     guard label >= 0, label == label.rounded(), label < Float(Int32.max) else {
                         throw DataSourceError(source.name, "label \(label) of sample \(written) is not a class index; Datum labels are integers ≥ 0")
                     }
-                    let value = try DatumCodec.encode(block.values + i * d, count: d, shape: source.sampleShape,
+                    let value: [UInt8]
+                    if let encoded {
+                        // Caffe's `ReadImageToDatum` with an encoding: the file's bytes, the
+                        // label, `encoded = true`; channels, height and width left unset.
+                        var datum = Caffe_Datum()
+                        datum.data = Data(encoded[i])
+                        datum.label = Int32(label)
+                        datum.encoded = true
+                        value = try datum.serializedBytes()
+                    } else {
+                        value = try DatumCodec.encode(block.values + i * d, count: d, shape: source.sampleShape,
                                                       label: Int32(label), asBytes: asBytes)
+                    }
                     pending.append((Array(String(format: "%08d", written).utf8), value))
                     written += 1
                     if pending.count == recordsPerCommit {

@@ -8,6 +8,7 @@ public struct RawWriter: DataSetWriter {
 
     public init(destination: SourceLocation, options: WriterOptions) throws {
         try options.checkHDF5Only(for: "raw folders", destination: destination.path)
+        if options.encoding != nil { throw DataSourceError(destination.path, "--encode applies to LMDB and HDF5 sets; a raw folder stores pixels") }
         self.destination = destination
         self.options = options
     }

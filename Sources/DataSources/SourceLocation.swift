@@ -42,17 +42,25 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
     /// Opens the data set for reading. `keys` names the datasets of HDF5 files; `decodeThreads`
     /// and `decodedCacheBytes` set how compressed HDF5 chunks are decoded (the defaults: one
     /// thread per core, a quarter of memory).
+    /// `images` says how encoded image records (JPEG, PNG in LMDB; variable-length or
+    /// offset-indexed bytes in HDF5) are brought to one shape.
     public func open(keys: DatasetKeys = .caffe, scale: Float? = nil, batchSizeHint: Int = 256,
-                     decodeThreads: Int? = nil, decodedCacheBytes: Int? = nil) throws -> any DataSource {
+                     decodeThreads: Int? = nil, decodedCacheBytes: Int? = nil, images: ImageOptions = .standard) throws -> any DataSource {
+        var images = images
+        if images.transform.scale == nil, let scale { images.transform.scale = scale }
+        if images.decodeThreads == nil { images.decodeThreads = decodeThreads }
         switch kind {
         case .hdf5List, .hdf5File:
+            if EncodedHDF5Source.holdsEncodedImages(path, keys: keys) {
+                return try EncodedHDF5Source(path: path, keys: keys, images: images)
+            }
             return try HDF5ListSource(path: path, keys: keys, scale: scale, batchSizeHint: batchSizeHint,
                                       decodePool: decodeThreads.map { DecodePool(threads: $0) } ?? DecodePool(),
                                       decodedCacheBytes: decodedCacheBytes ?? HDF5ListSource.defaultDecodedCacheBytes)
         case .raw:
             return try RawSource(path: path, scale: scale)
         case .lmdb:
-            return try LMDBSource(path: path, scale: scale)
+            return try LMDBSource(path: path, scale: scale, images: images)
         }
     }
 }

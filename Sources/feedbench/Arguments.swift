@@ -70,3 +70,37 @@ extension ListArgument: CustomStringConvertible where Element: RawRepresentable,
     /// The default shown in help: `sequential,shuffle`.
     var description: String { values.map(\.rawValue).joined(separator: ",") }
 }
+
+/// How encoded images (JPEG or PNG records) are brought to one shape, by Caffe's
+/// `transform_param` names; ignored for sets of raw pixels.
+struct ImageArguments: ParsableArguments {
+    @Option(help: "Encoded images: resize each image to HEIGHT,WIDTH first (bilinear; JPEGs decode at 1/2, 1/4 or 1/8 when the target allows).")
+    var resize: String?
+    @Option(help: "Encoded images: crop a square of this side (at random in training, centred otherwise; Caffe's crop_size).")
+    var crop: Int?
+    @Flag(help: "Encoded images: flip half the training images horizontally, at random (Caffe's mirror).")
+    var mirror = false
+    @Option(help: "Encoded images: per-channel means to subtract, 0–255 units (one value, or one per channel; Caffe's mean_value).")
+    var meanValue: String?
+    @Flag(help: "Encoded images: skip (and count) records that do not decode instead of stopping at the first; every image is decoded once when the set is opened.")
+    var skipBad = false
+
+    func validate() throws {
+        if let resize, Int.positiveList(resize)?.count != 2 { throw ValidationError("--resize must be HEIGHT,WIDTH, such as 256,256") }
+        if let crop, crop < 1 { throw ValidationError("--crop must be at least 1") }
+        if let meanValue, meanValues(meanValue) == nil { throw ValidationError("--mean-value must be finite numbers, such as 104,117,123") }
+    }
+
+    private func meanValues(_ text: String) -> [Float]? {
+        let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0?.isFinite == true }) else { return nil }
+        return values.map { $0! }
+    }
+
+    /// The options for a training set (random crop and flip) or for evaluation and copying.
+    func options(training: Bool) -> ImageOptions {
+        let transform = ImageTransform(resize: resize.flatMap(Int.positiveList), cropSize: crop, randomCrop: training,
+                                       mirror: training && mirror, meanValues: meanValue.flatMap(meanValues) ?? [])
+        return ImageOptions(transform: transform, skipBad: skipBad)
+    }
+}

@@ -28,6 +28,16 @@ struct LayoutOptions: ParsableArguments {
     @Flag(help: "Replace an existing output of another kind (a file where an LMDB or raw folder goes).")
     var overwrite = false
 
+    @Option(help: "LMDB and HDF5: store each sample as an encoded image, jpeg[:QUALITY] (default 90) or png; samples must be [1 or 3, H, W].",
+            transform: { text in
+                guard let encoding = ImageEncoding(parsing: text) else { throw ValidationError("--encode must be jpeg, jpeg:QUALITY (1–100) or png, got '\(text)'") }
+                return encoding
+            })
+    var encode: ImageEncoding?
+
+    @Option(help: "HDF5 with --encode: vlen (one variable-length uint8 row per image, as h5py's vlen_dtype) or offsets (one flat uint8 dataset and an offsets index).")
+    var encodedLayout: WriterOptions.EncodedLayout = .vlen
+
     func validate() throws {
         guard files >= 1 else { throw ValidationError("--files must be at least 1") }
         if let dtype, !dtype.isWritable { throw ValidationError("--dtype must be uint8 or float32, got '\(dtype.rawValue)'") }
@@ -37,6 +47,8 @@ struct LayoutOptions: ParsableArguments {
     var writerOptions: WriterOptions {
         var options = WriterOptions(files: files, type: dtype, chunkRows: chunk, compression: compression, shuffle: shuffle, fletcher32: fletcher32)
         options.overwrite = overwrite
+        options.encoding = encode
+        options.encodedLayout = encodedLayout
         return options
     }
 }
@@ -102,13 +114,15 @@ struct ConvertCommand: ParsableCommand {
     var scale: Float?
     @OptionGroup var keys: KeyOptions
     @OptionGroup var layout: LayoutOptions
+    @OptionGroup var images: ImageArguments
 
     func validate() throws {
         if let scale, !scale.isFinite { throw ValidationError("--scale must be a finite number, got \(scale)") }
     }
 
     func run() throws {
-        let source = try from.location().open(keys: keys.keys, scale: scale)
+        let source = try from.location().open(keys: keys.keys, scale: scale, images: images.options(training: false))
+        reportSkipped(source)
         try writeSet(source, to: to.location(), layout: layout)
     }
 }
@@ -120,6 +134,7 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: "A list file, an HDF5 file, an LMDB or raw folder.")
     var source: DataSetArgument
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var images: ImageArguments
 
     func run() throws {
         let location = try source.location()
@@ -128,7 +143,7 @@ struct InspectCommand: ParsableCommand {
             Self.snapshotLines(location.path, info).forEach { print($0) }
             return
         }
-        try Inspector.lines(for: location, keys: keys.keys, keysGiven: keys.given).forEach { print($0) }
+        try Inspector.lines(for: location, keys: keys.keys, keysGiven: keys.given, images: images.options(training: false)).forEach { print($0) }
     }
 
     static func snapshotLines(_ path: String, _ info: SnapshotInfo) -> [String] {
@@ -159,7 +174,8 @@ struct CheckLMDBCommand: ParsableCommand {
 
     func run() throws {
         LMDBSource.openCheck = nil
-        _ = try LMDBSource(path: folder)
+        // Every record's header is read; a resize target accepts images of any size.
+        _ = try LMDBSource(path: folder, images: ImageOptions(transform: ImageTransform(resize: [1, 1])))
     }
 
     /// The check `LMDBSource.openCheck` runs: the walk in a child process; a child killed by
@@ -206,4 +222,17 @@ final class LockedSet: @unchecked Sendable {
         defer { lock.unlock() }
         return body(&items)
     }
+}
+
+extension WriterOptions.EncodedLayout: ExpressibleByArgument {}
+
+/// Says how many undecodable images `--skip-bad` left out, and the first one's problem.
+func reportSkipped(_ source: any DataSource) {
+    let (count, first): (Int, String?) = switch source {
+    case let lmdb as LMDBSource: (lmdb.skippedImages, lmdb.firstSkippedImage)
+    case let hdf5 as EncodedHDF5Source: (hdf5.skippedImages, hdf5.firstSkippedImage)
+    default: (0, nil)
+    }
+    guard count > 0 else { return }
+    FileHandle.standardError.write(Data("skipped \(count) image\(count == 1 ? "" : "s") that do not decode (the first: \(first ?? "?"))\n".utf8))
 }

@@ -35,6 +35,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Also snapshot every N epochs.") var snapshotEvery: Int = 0
     @Option(help: "Write the per-epoch figures as CSV here.") var log: String?
     @Flag(help: "Replace a --log or --snapshot file that FeedBench did not write.") var overwrite = false
+    @OptionGroup var images: ImageArguments
     @Flag(help: "Print each epoch's figures as one JSON line on stdout (the --log columns); other lines go to stderr.")
     var json = false
     @OptionGroup var keys: KeyOptions
@@ -111,9 +112,10 @@ struct TrainCommand: ParsableCommand {
         let batch = state?.batchSize ?? batchSize
         let cacheBytes = decodedCacheMib.map { $0 << 20 }
         let trainSource = try train.location().open(keys: keys.keys, scale: scale, batchSizeHint: batch,
-                                                    decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes)
+                                                    decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes, images: images.options(training: true))
         let testSource = try test.map { try $0.location().open(keys: keys.keys, scale: scale, batchSizeHint: batch,
-                                                               decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes) }
+                                                               decodeThreads: decodeThreads, decodedCacheBytes: cacheBytes, images: images.options(training: false)) }
+        if ranks.isRoot { reportSkipped(trainSource); testSource.map(reportSkipped) }
         let spec: NetworkSpec
         if let net {
             spec = try NetworkSpec(contentsOf: URL(fileURLWithPath: net))

@@ -122,8 +122,9 @@ import Testing
         path = try environment([try datum((1, 2, 2), label: -3)])
         #expect(errorText { _ = try LMDBSource(path: path) } == "\(path): record '00000000_x.jpg': label -3 is negative")
         path = try environment([try datum((1, 2, 2), encoded: true)])
+        // Encoded records are images now: bytes that are not one are named.
         #expect(errorText { _ = try LMDBSource(path: path) }
-            == "\(path): record '00000000_x.jpg': an encoded (compressed) image; FeedBench reads raw Datum data only")
+            == "\(path): record '00000000_x.jpg': not a JPEG or PNG image (it starts with 00 00 00 00)")
         path = try environment([])
         #expect(errorText { _ = try LMDBSource(path: path) } == "\(path): the LMDB holds no records")
     }

@@ -35,9 +35,41 @@ def to_float(x):
     return x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
 
 
+def read_encoded_epoch(req, files):
+    """Encoded images (a variable-length uint8 `data`, or a flat `data` with `offsets`): each
+    sample read alone (a Dataset.__getitem__), decoded by Pillow with FeedBench's transform
+    (lmdb_reader.decode_image) and stacked as float32 / 255."""
+    import lmdb_reader
+    lmdb_reader.TRANSFORM.clear()
+    lmdb_reader.TRANSFORM.update(req.get("transform") or {})
+    data = [f[req.get("data_key", "data")] for f in files]
+    offsets = [f["offsets"][:] if "offsets" in f else None for f in files]
+    sizes = [len(o) - 1 if o is not None else d.shape[0] for d, o in zip(data, offsets)]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    total = int(sum(sizes))
+    limit = min(total, int(req.get("max_samples") or total))
+    batch = int(req["batch"])
+    order_idx = epoch_order(req["order"], sizes, [64] * len(sizes), req["seed"])
+    done = 0
+    t0 = time.perf_counter()
+    for b in range(0, limit, batch):
+        rows = []
+        for i in order_idx[b:b + batch]:
+            k = int(np.searchsorted(starts, i, side="right") - 1)
+            r = int(i - starts[k])
+            raw = data[k][offsets[k][r]:offsets[k][r + 1]] if offsets[k] is not None else data[k][r]
+            rows.append(lmdb_reader.decode_image(raw.tobytes()))
+        np.stack(rows).astype(np.float32) / 255
+        done += len(rows)
+    return {"samples": done, "seconds": time.perf_counter() - t0}
+
+
 def read_epoch(req):
     files = [h5py.File(p, "r") for p in member_paths(req["path"])]
     try:
+        first = files[0][req.get("data_key", "data")]
+        if h5py.check_vlen_dtype(first.dtype) is not None or "offsets" in files[0]:
+            return read_encoded_epoch(req, files)
         data = [f[req.get("data_key", "data")] for f in files]
         labels = [f[req.get("label_key", "label")][:] for f in files]  # read once, as FeedBench does
         sizes = [d.shape[0] for d in data]

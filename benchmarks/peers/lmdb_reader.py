@@ -1,5 +1,8 @@
 """py-lmdb + protobuf reading a Caffe LMDB the way PyTorch users do: each record parsed as
 a Caffe Datum, its bytes made float32 / 255 (float_data as is) and stacked into a batch.
+Encoded records (JPEG, PNG) are decoded with Pillow, as a torchvision-style Dataset does
+(Image.open(...).convert("RGB" or "L")), resized and centre-cropped like FeedBench's
+transform when the request says so, and made CHW float32 / 255.
 
   sequential  a cursor in key order
   otherwise   keys collected once, then txn.get in the epoch's order
@@ -9,6 +12,7 @@ values=False, so collecting them per epoch would warm every cold epoch. The envi
 opened per epoch (read-only, no lock) and closed after, so a cold epoch finds nothing of it
 mapped.
 """
+import io
 import time
 
 import lmdb
@@ -50,10 +54,31 @@ def prepare(path):
     return {"records": len(KEYS[path])}
 
 
+TRANSFORM = {}
+
+
+def decode_image(data):
+    """Pillow's decode, then FeedBench's transform: resize (bilinear), centre crop, CHW."""
+    from PIL import Image
+    image = Image.open(io.BytesIO(data))
+    image = image.convert("L" if image.mode in ("L", "LA", "I", "I;16") else "RGB")
+    resize = TRANSFORM.get("resize")
+    if resize and (image.height, image.width) != tuple(resize):
+        image = image.resize((resize[1], resize[0]), Image.BILINEAR)
+    crop = TRANSFORM.get("crop")
+    if crop:
+        top, left = (image.height - crop) // 2, (image.width - crop) // 2
+        image = image.crop((left, top, left + crop, top + crop))
+    x = np.asarray(image)
+    return x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
+
+
 def sample(value):
     """A record's stored values (uint8 bytes or float32) and label."""
     d = Datum()
     d.ParseFromString(value)
+    if d.encoded:
+        return decode_image(d.data), d.label
     if d.data:
         return np.frombuffer(d.data, dtype=np.uint8), d.label
     return np.asarray(d.float_data, dtype=np.float32), d.label
@@ -66,6 +91,8 @@ def to_batch(rows):
 
 
 def read_epoch(req):
+    TRANSFORM.clear()
+    TRANSFORM.update(req.get("transform") or {})
     env = lmdb.open(req["path"], readonly=True, lock=False, readahead=bool(req.get("readahead", True)))
     try:
         batch = int(req["batch"])
