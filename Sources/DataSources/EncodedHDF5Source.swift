@@ -43,6 +43,12 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
         let mappedBase: Int
     }
 
+    /// Runs the read of every variable-length row somewhere an HDF5 crash cannot take this
+    /// process down, before this process reads them (HDF5 1.10.8 copies past its buffers when
+    /// a corrupt file's global heap says so). The `feedbench` tool sets it to a child process;
+    /// nil (library users, the child itself) reads in-process only.
+    nonisolated(unsafe) public static var openCheck: ((String, DatasetKeys) throws -> Void)?
+
     /// Whether the first HDF5 file of `path` (a list or a file) holds encoded images.
     public static func holdsEncodedImages(_ path: String, keys: DatasetKeys) -> Bool {
         let isList = !(path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf"))
@@ -77,6 +83,7 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
             }
             let data = try file.root.dataset(keys.data), label = try file.root.dataset(keys.label)
             let memberLayout: WriterOptions.EncodedLayout = data.holdsVariableLengthBytes ? .vlen : .offsets
+            if memberLayout == .vlen { try Self.openCheck?(filePath, keys) }
             if let layout, layout != memberLayout { throw DataSourceError(context, "images stored as \(memberLayout.rawValue), the first file's as \(layout.rawValue)") }
             layout = memberLayout
             var offsets: [Int]? = nil
@@ -117,12 +124,12 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
                     let header = try headers.header(bytes)
                     try shape.add(header, transform: transform)
                 } catch let error as ImageError {
-                    guard options.skipBad else { throw DataSourceError(context, "row \(row): \(error)") }
+                    guard options.skipsBadHeaders else { throw DataSourceError(context, "row \(row): \(error)") }
                     skipped += 1
                     if firstSkipped == nil { firstSkipped = "\(context): row \(row): \(error)" }
                     return
                 }
-                if options.skipBad {
+                if options.decodesEveryImage {
                     pending.append((pendingBytes.count, bytes.count, locations.count))
                     pendingBytes += bytes
                 }
@@ -138,7 +145,7 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
         do { try transform.check(channels: sampleShape[0]) } catch { throw DataSourceError(path, "\(error)") }
         let batchDecoder = ImageBatchDecoder(transform: transform, sampleShape: sampleShape, threads: options.decodeThreads)
         images = batchDecoder
-        if options.skipBad {
+        if options.decodesEveryImage {
             let (bad, first) = pendingBytes.withUnsafeBytes { buffer in
                 batchDecoder.undecodable(pending.count) { i in UnsafeRawBufferPointer(rebasing: buffer[pending[i].start..<(pending[i].start + pending[i].count)]) }
             }

@@ -105,9 +105,9 @@ public final class LMDBSource: DataSource, FileBacked {
                         guard let data = datum.data, data.count > 0 else { throw ImageError("an encoded record without image bytes") }
                         let header = try headerReader.header(data)
                         try imageSet.add(header, transform: transform)
-                        if imageOptions.skipBad { values.append(data) }
+                        if imageOptions.decodesEveryImage { values.append(data) }
                     } catch let error as ImageError {
-                        guard imageOptions.skipBad else { throw fail(error.description) }
+                        guard imageOptions.skipsBadHeaders else { throw fail(error.description) }
                         skipped += 1
                         if firstSkipped == nil { firstSkipped = "record \(LMDBSource.describe(key: key)): \(error)" }
                         return true
@@ -143,7 +143,7 @@ public final class LMDBSource: DataSource, FileBacked {
             if encodedRecords > 0, let sampleShape = imageSet.sampleShape(transform) {
                 do { try transform.check(channels: sampleShape[0]) } catch { throw DataSourceError(path, "\(error)") }
                 let batchDecoder = ImageBatchDecoder(transform: transform, sampleShape: sampleShape, threads: imageOptions.decodeThreads)
-                if imageOptions.skipBad {
+                if imageOptions.decodesEveryImage {
                     // Decode every image once (in parallel) and leave out the ones that fail.
                     let (bad, first) = batchDecoder.undecodable(values.count) { values[$0] }
                     if !bad.isEmpty {

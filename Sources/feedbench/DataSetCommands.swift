@@ -165,9 +165,12 @@ struct InspectCommand: ParsableCommand {
     }
 }
 
-/// `feedbench check-lmdb DIR` (not listed): the LMDB open walk alone, run by `LMDBSource` in
-/// a child process before the tool walks the file itself, so that a liblmdb crash on a
-/// corrupt `data.mdb` ends the child, not the run. Exit 0: the walk passed.
+/// `feedbench check-lmdb DIR` and `feedbench check-hdf5 FILE` (not listed): the open walk
+/// alone — every LMDB record, or every variable-length row of an HDF5 file of encoded
+/// images — run by the sources in a child process before the tool walks the file itself.
+/// liblmdb trusts its file, and HDF5 1.10.8 reading the global heap of a corrupt
+/// variable-length dataset copies past its buffers (`H5HG_read`, found by the fuzzer); a
+/// crash then ends the child, not the run. Exit 0: the walk passed.
 struct CheckLMDBCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "check-lmdb", shouldDisplay: false)
     @Argument var folder: String
@@ -175,22 +178,25 @@ struct CheckLMDBCommand: ParsableCommand {
     func run() throws {
         LMDBSource.openCheck = nil
         // Every record's header is read; a resize target accepts images of any size.
-        _ = try LMDBSource(path: folder, images: ImageOptions(transform: ImageTransform(resize: [1, 1])))
+        _ = try LMDBSource(path: folder, images: ImageOptions(transform: ImageTransform(resize: [1, 1]), walkOnly: true))
     }
 
-    /// The check `LMDBSource.openCheck` runs: the walk in a child process; a child killed by
-    /// a signal (or ending with the crash line's code) is a corrupt file. Other failures are
-    /// left for this process's own walk to report in its words.
+    /// `LMDBSource.openCheck`: the walk of `folder`'s data.mdb in a child process.
     static func inChildProcess(_ folder: String) throws {
-        // Once per file as it is: readers that open the same LMDB again (emulated accelerators
-        // open one handle per reader thread) do not walk it again.
-        let data = (folder as NSString).appendingPathComponent("data.mdb")
+        try childCheck(["check-lmdb", folder], file: (folder as NSString).appendingPathComponent("data.mdb"), library: "liblmdb")
+    }
+
+    /// Runs `arguments` in a child process once per file as it is (device, inode, size,
+    /// modification time); a child killed by a signal (or ending with the crash line's code)
+    /// means `file` is corrupt. Other failures are left for this process's own walk to report
+    /// in its words.
+    static func childCheck(_ arguments: [String], file: String, library: String) throws {
         var info = stat()
-        let identity = stat(data, &info) == 0 ? "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)" : nil
+        let identity = stat(file, &info) == 0 ? "\(arguments[0]):\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)" : nil
         if let identity, checked.withLock({ $0.contains(identity) }) { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["check-lmdb", folder]
+        process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         var environment = ProcessInfo.processInfo.environment
@@ -201,16 +207,36 @@ struct CheckLMDBCommand: ParsableCommand {
         try process.run()
         process.waitUntilExit()
         if process.terminationReason == .uncaughtSignal {
-            throw DataSourceError(data, "corrupt: reading it crashed liblmdb (signal \(process.terminationStatus)) in a check before use")
+            throw DataSourceError(file, "corrupt: reading it crashed \(library) (signal \(process.terminationStatus)) in a check before use")
         }
         if process.terminationStatus == 70 {
-            throw DataSourceError(data, "corrupt: reading it crashed liblmdb in a check before use")
+            throw DataSourceError(file, "corrupt: reading it crashed \(library) in a check before use")
         }
         if process.terminationStatus == 0, let identity { checked.withLock { _ = $0.insert(identity) } }
     }
 
-    /// The files (device, inode, size, modification time) whose walk passed.
+    /// The checks (command and file identity) that passed.
     private static let checked = LockedSet()
+}
+
+/// `feedbench check-hdf5 FILE` (not listed): reads every variable-length row of one HDF5
+/// file of encoded images (see `CheckLMDBCommand`).
+struct CheckHDF5Command: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-hdf5", shouldDisplay: false)
+    @Argument var file: String
+    @Option var dataKey = "data"
+    @Option var labelKey = "label"
+
+    func run() throws {
+        EncodedHDF5Source.openCheck = nil
+        _ = try EncodedHDF5Source(path: file, keys: DatasetKeys(data: dataKey, label: labelKey),
+                                  images: ImageOptions(transform: ImageTransform(resize: [1, 1]), walkOnly: true))
+    }
+
+    /// `EncodedHDF5Source.openCheck`: the walk of one file in a child process.
+    static func inChildProcess(_ file: String, _ keys: DatasetKeys) throws {
+        try CheckLMDBCommand.childCheck(["check-hdf5", file, "--data-key", keys.data, "--label-key", keys.label], file: file, library: "libhdf5")
+    }
 }
 
 /// A set of strings behind a lock.

@@ -16,6 +16,7 @@ struct FeedBench: ParsableCommand {
         installCrashLine()
         Interrupts.install()
         LMDBSource.openCheck = CheckLMDBCommand.inChildProcess
+        EncodedHDF5Source.openCheck = CheckHDF5Command.inChildProcess
         // Line by line even when piped (`make bench | tee log`, CI logs), not in one block at the end.
         setvbuf(stdout, nil, _IOLBF, 0)
         do {
@@ -70,7 +71,7 @@ struct FeedBench: ParsableCommand {
         version: versionText,
         subcommands: [
             BenchCommand.self, ReportCommand.self, GenerateCommand.self, ConvertCommand.self, InspectCommand.self,
-            TrainCommand.self, GradCheckCommand.self, TimeCommand.self, CheckLMDBCommand.self,
+            TrainCommand.self, GradCheckCommand.self, TimeCommand.self, CheckLMDBCommand.self, CheckHDF5Command.self,
         ])
 
     /// `feedbench --version`: this release and the libraries it runs on.

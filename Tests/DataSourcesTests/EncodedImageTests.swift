@@ -57,6 +57,9 @@ func pattern(height: Int, width: Int, channels: Int = 3, seed: Int = 1) -> [UInt
             } catch { return "\(error)" }
         }
         #expect(decodeText(Array(jpeg.prefix(jpeg.count / 2))).hasPrefix("JPEG: "))
+        // The same decoder goes on: a failed image does not fail the next (TurboJPEG keeps a
+        // warning's state in its handle; the decoder replaces it).
+        #expect(decodeText(jpeg) == "decoded")
         #expect(decodeText(Array(png.prefix(png.count / 2))).hasPrefix("PNG: "))
         #expect(decodeText([]) == "an empty record (0 bytes)")
         #expect(decodeText([1, 2, 3, 4, 5]) == "not a JPEG or PNG image (it starts with 01 02 03 04)")
@@ -108,6 +111,26 @@ func pattern(height: Int, width: Int, channels: Int = 3, seed: Int = 1) -> [UInt
             ImageTransform.resizeBilinear(p.baseAddress!, height: 4, width: 4, channels: 1, to: $0.baseAddress!, height: 4, width: 4)
         } }
         #expect(same == pixels)
+        // A window of the resized image is that part of the whole resized image.
+        let big = pattern(height: 37, width: 50)
+        var whole = [UInt8](repeating: 0, count: 26 * 26 * 3), part = [UInt8](repeating: 0, count: 20 * 22 * 3)
+        big.withUnsafeBufferPointer { p in
+            whole.withUnsafeMutableBufferPointer { ImageTransform.resizeBilinear(p.baseAddress!, height: 37, width: 50, channels: 3, to: $0.baseAddress!, height: 26, width: 26) }
+            part.withUnsafeMutableBufferPointer { ImageTransform.resizeBilinear(p.baseAddress!, height: 37, width: 50, channels: 3, to: $0.baseAddress!, height: 26, width: 26, window: (3, 2, 20, 22)) }
+        }
+        var cropped: [UInt8] = []
+        for y in 0..<20 {
+            let start = ((y + 3) * 26 + 2) * 3
+            cropped += whole[start..<(start + 22 * 3)]
+        }
+        #expect(part == cropped)
+        // Halving a 2-pixel-periodic row averages neighbours.
+        let stripes: [UInt8] = [0, 200, 0, 200]
+        var half = [UInt8](repeating: 0, count: 2)
+        stripes.withUnsafeBufferPointer { p in half.withUnsafeMutableBufferPointer {
+            ImageTransform.resizeBilinear(p.baseAddress!, height: 1, width: 4, channels: 1, to: $0.baseAddress!, height: 1, width: 2)
+        } }
+        #expect(half == [100, 100])
     }
 }
 

@@ -1,5 +1,6 @@
 import DataSources
 import Foundation
+import HDF5
 import Testing
 import TestSupport
 @testable import feedbench
@@ -92,5 +93,57 @@ import TestSupport
             #expect(run.stderr.contains(expected), "\(run.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: "/tmp/feedbench-never.h5"))
+    }
+}
+
+/// Encoded images from the command line: written by convert --encode (LMDB, HDF5 vlen and
+/// offsets), inspected, trained on with a crop; undecodable records skipped and counted.
+@Suite struct EncodedImageCommandTests {
+    @Test func convertInspectAndTrain() throws {
+        let dir = makeTemporaryDirectory().path
+        let made = try FeedBenchProcess(["generate", "--samples", "300", "--shape", "3,20,20", "--content", "photos", "--to", "raw:\(dir)/raw"])
+        #expect(made.status == 0, "\(made.stderr)")
+        for (destination, extra, summary) in [("lmdb:\(dir)/jpeg", ["--encode", "jpeg:85"], "(encoded jpeg, decoded to this shape)"),
+                                              ("\(dir)/vlen.txt", ["--encode", "png", "--files", "2"], "encoded images (png, vlen layout)"),
+                                              ("\(dir)/offsets.h5", ["--encode", "jpeg", "--encoded-layout", "offsets"], "encoded images (jpeg, offsets layout)")] {
+            let convert = try FeedBenchProcess(["convert", "--from", "raw:\(dir)/raw", "--to", destination] + extra)
+            #expect(convert.status == 0, "\(destination): \(convert.stderr)")
+            let inspect = try FeedBenchProcess(["inspect", destination])
+            #expect(inspect.status == 0 && inspect.stdout.contains(summary), "\(destination): \(inspect.stdout)")
+            let train = try FeedBenchProcess(["train", "--train", destination, "--hidden", "8", "--epochs", "1", "--crop", "16", "--mirror", "--classes", "10"])
+            #expect(train.status == 0 && train.stdout.contains("samples of [3, 16, 16]"), "\(destination): \(train.stdout) \(train.stderr)")
+        }
+        // Raw folders store pixels; images need [1 or 3, H, W].
+        let raw = try FeedBenchProcess(["convert", "--from", "raw:\(dir)/raw", "--to", "raw:\(dir)/raw2", "--encode", "png"])
+        #expect(raw.status == 1 && raw.stderr.contains("--encode applies to LMDB and HDF5 sets"), "\(raw.stderr)")
+        let shape = try FeedBenchProcess(["generate", "--samples", "10", "--shape", "4,8,8", "--to", "lmdb:\(dir)/four", "--encode", "png"])
+        #expect(shape.status == 1 && shape.stderr.contains("encoded images need samples of shape [1 or 3, H, W]"), "\(shape.stderr)")
+        // A crop larger than the images: one line naming the record.
+        let crop = try FeedBenchProcess(["train", "--train", "lmdb:\(dir)/jpeg", "--hidden", "8", "--epochs", "1", "--crop", "24"])
+        #expect(crop.status == 1 && crop.stderr.contains("record '00000000': the image is 20×20, smaller than the crop 24×24"), "\(crop.stderr)")
+    }
+
+    /// A truncated image in an LMDB: an error naming the key, or with --skip-bad one line
+    /// counting it and training on the rest.
+    @Test func skipBadCountsUndecodableImages() throws {
+        let dir = makeTemporaryDirectory().path
+        let made = try FeedBenchProcess(["generate", "--samples", "40", "--shape", "3,16,16", "--to", "\(dir)/set.h5", "--encode", "jpeg", "--encoded-layout", "offsets"])
+        #expect(made.status == 0, "\(made.stderr)")
+        // Zero the second half of image 5's bytes (offsets are [N + 1] int64 after 'data').
+        let file = try File.open("\(dir)/set.h5")
+        let offsets: [Int64] = try file.root.dataset("offsets").readAll(as: .int64)
+        let base = try #require(try file.root.dataset("data").contiguousFileOffset)
+        try file.close()
+        let handle = try #require(FileHandle(forUpdatingAtPath: "\(dir)/set.h5"))
+        let middle = Int(offsets[5] + (offsets[6] - offsets[5]) / 2)
+        try handle.seek(toOffset: UInt64(base + middle))
+        handle.write(Data(repeating: 0, count: Int(offsets[6]) - middle))
+        try handle.close()
+        let strict = try FeedBenchProcess(["train", "--train", "\(dir)/set.h5", "--hidden", "4", "--epochs", "1", "--classes", "10"])
+        #expect(strict.status == 1 && strict.stderr.contains("\(dir)/set.h5: row 5: JPEG: "), "\(strict.stderr)")
+        let skipping = try FeedBenchProcess(["train", "--train", "\(dir)/set.h5", "--hidden", "4", "--epochs", "1", "--classes", "10", "--skip-bad"])
+        #expect(skipping.status == 0, "\(skipping.stderr)")
+        #expect(skipping.stderr.hasPrefix("skipped 1 image that do not decode (the first: \(dir)/set.h5: row 5: JPEG: "), "\(skipping.stderr)")
+        #expect(skipping.stdout.contains("39 samples"), "\(skipping.stdout)")
     }
 }

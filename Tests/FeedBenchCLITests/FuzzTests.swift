@@ -3,7 +3,8 @@ import Testing
 import TestSupport
 
 /// The mutation fuzzer: seed data sets written by FeedBench itself (HDF5 contiguous, HDF5
-/// compressed with gzip, LZ4, Zstandard + shuffle and Blosc, LMDB, raw), each mutated many ways — bytes flipped, ranges zeroed,
+/// compressed with gzip, LZ4, Zstandard + shuffle and Blosc, LMDB, raw, JPEG records in
+/// LMDB, PNG rows in HDF5), each mutated many ways — bytes flipped, ranges zeroed,
 /// truncated, extended — then `inspect`, `train` and `convert` on every mutant. A signal,
 /// FeedBench's crash line (exit 70) or a hang is a failure; a clean error or success is not.
 /// `swift test` runs a fast subset (`FEEDBENCH_FUZZ_COUNT` mutants per kind, default 12);
@@ -13,6 +14,8 @@ import TestSupport
         case contiguous = "hdf5-contiguous", gzip = "hdf5-gzip", lmdb, raw
         // The other codecs FeedBench decodes itself: their corrupt streams.
         case lz4 = "hdf5-lz4", zstd = "hdf5-zstd", blosc = "hdf5-blosc"
+        // Encoded images: corrupt JPEG and PNG streams inside LMDB records and HDF5 rows.
+        case lmdbJPEG = "lmdb-jpeg", hdf5PNG = "hdf5-png"
     }
 
     struct Outcome { var crashes: [String] = []; var hangs: [String] = []; var errors = 0; var successes = 0 }
@@ -42,16 +45,16 @@ import TestSupport
     /// The file of a seed that mutations change.
     static func target(_ kind: Kind, _ root: String) -> String {
         switch kind {
-        case .contiguous, .gzip, .lz4, .zstd, .blosc: return "\(root)/set.h5"
-        case .lmdb: return "\(root)/set/data.mdb"
+        case .contiguous, .gzip, .lz4, .zstd, .blosc, .hdf5PNG: return "\(root)/set.h5"
+        case .lmdb, .lmdbJPEG: return "\(root)/set/data.mdb"
         case .raw: return "\(root)/set/data.bin"
         }
     }
 
     static func source(_ kind: Kind, _ root: String) -> String {
         switch kind {
-        case .contiguous, .gzip, .lz4, .zstd, .blosc: return "\(root)/set.h5"
-        case .lmdb: return "lmdb:\(root)/set"
+        case .contiguous, .gzip, .lz4, .zstd, .blosc, .hdf5PNG: return "\(root)/set.h5"
+        case .lmdb, .lmdbJPEG: return "lmdb:\(root)/set"
         case .raw: return "raw:\(root)/set"
         }
     }
@@ -65,6 +68,8 @@ import TestSupport
         case .zstd: arguments += ["--to", "\(root)/set.h5", "--compression", "zstd", "--chunk", "25", "--shuffle"]
         case .blosc: arguments += ["--to", "\(root)/set.h5", "--compression", "blosc:lz4", "--chunk", "25"]
         case .lmdb: arguments += ["--to", "lmdb:\(root)/set"]
+        case .lmdbJPEG: arguments += ["--to", "lmdb:\(root)/set", "--encode", "jpeg:90"]
+        case .hdf5PNG: arguments += ["--to", "\(root)/set.h5", "--encode", "png"]
         case .raw: arguments += ["--to", "raw:\(root)/set"]
         }
         let made = try FeedBenchProcess(arguments)

@@ -9,12 +9,21 @@ public struct ImageOptions: Sendable, Equatable {
     /// opened); off by default: the first one is an error naming it.
     public var skipBad: Bool
     public var decodeThreads: Int?
+    /// Walk every record (skipping the ones whose header does not read) without decoding:
+    /// the crash checks run in a child process.
+    public var walkOnly = false
 
-    public init(transform: ImageTransform = .none, skipBad: Bool = false, decodeThreads: Int? = nil) {
+    public init(transform: ImageTransform = .none, skipBad: Bool = false, decodeThreads: Int? = nil, walkOnly: Bool = false) {
         self.transform = transform
         self.skipBad = skipBad
         self.decodeThreads = decodeThreads
+        self.walkOnly = walkOnly
     }
+
+    /// Whether records whose header does not read are skipped rather than an error.
+    var skipsBadHeaders: Bool { skipBad || walkOnly }
+    /// Whether every image is decoded once when the set is opened.
+    var decodesEveryImage: Bool { skipBad && !walkOnly }
 
     public static let standard = ImageOptions()
 }

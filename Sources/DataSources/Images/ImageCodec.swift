@@ -35,7 +35,18 @@ public struct ImageError: Error, CustomStringConvertible, Sendable {
 /// Decodes JPEG and PNG records; one per thread (TurboJPEG handles are not shared), its
 /// handle destroyed exactly once, in `deinit`.
 public final class ImageDecoder {
-    private let jpeg: tjhandle
+    private var jpeg: tjhandle
+    /// TurboJPEG's message for the last call, and a fresh handle: after a failed call (a
+    /// warning turned error among them) the old handle fails the next image too.
+    private func jpegError() -> ImageError {
+        let error = ImageError("JPEG: \(String(cString: tjGetErrorStr2(jpeg)))")
+        if let fresh = tjInitDecompress() {
+            tjDestroy(jpeg)
+            jpeg = fresh
+        }
+        return error
+    }
+
     /// The DCT scaling factors libjpeg-turbo offers, largest first.
     private static let scalingFactors: [tjscalingfactor] = {
         var count: Int32 = 0
@@ -59,7 +70,7 @@ public final class ImageDecoder {
             var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
             guard tjDecompressHeader3(jpeg, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(bytes.count),
                                       &width, &height, &subsampling, &colorspace) == 0 else {
-                throw ImageError("JPEG: \(String(cString: tjGetErrorStr2(jpeg)))")
+                throw jpegError()
             }
             guard width > 0, height > 0 else { throw ImageError("JPEG: a zero-size image (\(width)×\(height))") }
             return ImageHeader(format: .jpeg, width: Int(width), height: Int(height), channels: colorspace == TJCS_GRAY.rawValue ? 1 : 3)
@@ -107,7 +118,7 @@ public final class ImageDecoder {
             let format = header.channels == 1 ? TJPF_GRAY : TJPF_RGB
             let status = tjDecompress2(jpeg, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(bytes.count), pixels,
                                        Int32(size.width), 0, Int32(size.height), Int32(format.rawValue), TJFLAG_STOPONWARNING)
-            guard status == 0 else { throw ImageError("JPEG: \(String(cString: tjGetErrorStr2(jpeg)))") }
+            guard status == 0 else { throw jpegError() }
         case .png:
             var image = png_image()
             image.version = feedbench_png_version()

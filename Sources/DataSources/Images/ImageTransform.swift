@@ -78,11 +78,21 @@ public struct ImageTransform: Sendable, Equatable {
         guard let resize, resize[0] != height || resize[1] != width else {
             return try place(pixels, height: height, width: width, channels: channels, into: destination, random: &random)
         }
-        let count = resize[0] * resize[1] * channels
+        // Only the part of the resized image the crop keeps is computed: the crop's position
+        // is drawn first, then that window resized into `scratch`, then placed (as a crop of
+        // its own size, so at offset 0).
+        let (oh, ow) = outputSize(stored: (resize[0], resize[1]))
+        guard oh <= resize[0] && ow <= resize[1] else {
+            throw ImageError("the resized image is \(resize[1])×\(resize[0]), smaller than the crop \(ow)×\(oh)")
+        }
+        let y0 = randomCrop ? Int(random.next() % UInt64(resize[0] - oh + 1)) : (resize[0] - oh) / 2
+        let x0 = randomCrop ? Int(random.next() % UInt64(resize[1] - ow + 1)) : (resize[1] - ow) / 2
+        let count = oh * ow * channels
         if scratch.count < count { scratch = [UInt8](repeating: 0, count: count) }
-        try scratch.withUnsafeMutableBufferPointer { resized in
-            Self.resizeBilinear(pixels, height: height, width: width, channels: channels, to: resized.baseAddress!, height: resize[0], width: resize[1])
-            try place(resized.baseAddress!, height: resize[0], width: resize[1], channels: channels, into: destination, random: &random)
+        try scratch.withUnsafeMutableBufferPointer { window in
+            Self.resizeBilinear(pixels, height: height, width: width, channels: channels, to: window.baseAddress!,
+                                height: resize[0], width: resize[1], window: (y0, x0, oh, ow))
+            try place(window.baseAddress!, height: oh, width: ow, channels: channels, into: destination, random: &random)
         }
     }
 
@@ -113,24 +123,56 @@ public struct ImageTransform: Sendable, Equatable {
     }
 
     /// Bilinear resampling of interleaved 8-bit pixels (pixel centres aligned, as OpenCV's
-    /// INTER_LINEAR). Written here because no Debian library FeedBench links resizes images
-    /// (libjpeg-turbo scales by 1/2, 1/4, 1/8 only, which `ImageDecoder` uses first).
-    static func resizeBilinear(_ source: UnsafePointer<UInt8>, height: Int, width: Int, channels: Int,
-                               to destination: UnsafeMutablePointer<UInt8>, height oh: Int, width ow: Int) {
+    /// INTER_LINEAR and Pillow's BILINEAR for enlarging), computing only `window` (first row,
+    /// first column, rows, columns) of the (oh, ow) result: separable, each source row
+    /// resampled horizontally once into a row buffer, then rows blended. Written here because
+    /// no Debian library FeedBench links resizes images (libjpeg-turbo scales by 1/8 … 1/2
+    /// only, which `ImageDecoder` uses first).
+    static func resizeBilinear(_ source: UnsafePointer<UInt8>, height: Int, width: Int, channels c: Int,
+                               to destination: UnsafeMutablePointer<UInt8>, height oh: Int, width ow: Int,
+                               window: (y: Int, x: Int, height: Int, width: Int)? = nil) {
+        let (wy0, wx0, wh, ww) = window ?? (0, 0, oh, ow)
         let sy = Float(height) / Float(oh), sx = Float(width) / Float(ow)
-        for y in 0..<oh {
-            let fy = max(0, (Float(y) + 0.5) * sy - 0.5)
-            let y1 = min(Int(fy), height - 1), y2 = min(y1 + 1, height - 1)
-            let wy = fy - Float(y1)
-            for x in 0..<ow {
-                let fx = max(0, (Float(x) + 0.5) * sx - 0.5)
-                let x1 = min(Int(fx), width - 1), x2 = min(x1 + 1, width - 1)
-                let wx = fx - Float(x1)
-                for c in 0..<channels {
-                    let a = Float(source[(y1 * width + x1) * channels + c]), b = Float(source[(y1 * width + x2) * channels + c])
-                    let d = Float(source[(y2 * width + x1) * channels + c]), e = Float(source[(y2 * width + x2) * channels + c])
-                    let value = (a * (1 - wx) + b * wx) * (1 - wy) + (d * (1 - wx) + e * wx) * wy
-                    destination[(y * ow + x) * channels + c] = UInt8(max(0, min(255, value.rounded())))
+        // Per output column: the two source columns (as element offsets) and the weight.
+        var left = [Int](repeating: 0, count: ww), right = [Int](repeating: 0, count: ww), weight = [Float](repeating: 0, count: ww)
+        for x in 0..<ww {
+            let f = max(0, (Float(wx0 + x) + 0.5) * sx - 0.5)
+            let x1 = min(Int(f), width - 1)
+            left[x] = x1 * c
+            right[x] = min(x1 + 1, width - 1) * c
+            weight[x] = f - Float(x1)
+        }
+        let rowLength = ww * c
+        var rowA = [Float](repeating: 0, count: rowLength), rowB = [Float](repeating: 0, count: rowLength)
+        var rowAIndex = -1, rowBIndex = -1
+        func resample(_ sourceRow: Int, into row: inout [Float]) {
+            let line = source + sourceRow * width * c
+            row.withUnsafeMutableBufferPointer { out in
+                for x in 0..<ww {
+                    let w = weight[x], l = left[x], r = right[x]
+                    for k in 0..<c {
+                        let a = Float(line[l + k]), b = Float(line[r + k])
+                        out[x * c + k] = a + (b - a) * w
+                    }
+                }
+            }
+        }
+        for y in 0..<wh {
+            let f = max(0, (Float(wy0 + y) + 0.5) * sy - 0.5)
+            let y1 = min(Int(f), height - 1), y2 = min(y1 + 1, height - 1)
+            let w = f - Float(y1)
+            // Source rows advance monotonically: reuse the two buffers.
+            if rowAIndex != y1 {
+                if rowBIndex == y1 { swap(&rowA, &rowB); swap(&rowAIndex, &rowBIndex) } else { resample(y1, into: &rowA); rowAIndex = y1 }
+            }
+            if rowBIndex != y2 { resample(y2, into: &rowB); rowBIndex = y2 }
+            let out = destination + y * rowLength
+            rowA.withUnsafeBufferPointer { a in
+                rowB.withUnsafeBufferPointer { b in
+                    for i in 0..<rowLength {
+                        let v = a[i] + (b[i] - a[i]) * w
+                        out[i] = UInt8(max(0, min(255, v + 0.5)))
+                    }
                 }
             }
         }

@@ -58,9 +58,12 @@ public struct BenchmarkConfig: Sendable {
                 if writer.compression != .none { parts.append(writer.compression.description.replacingOccurrences(of: ":", with: " ")) }
                 if writer.fletcher32 { parts.append("fletcher32") }
                 if readPath == .library { parts.append("H5Dread") }
+                if let encoding = writer.encoding {
+                    return "\(writer.files) file\(writer.files == 1 ? "" : "s"), \(encoding.description.replacingOccurrences(of: ":", with: " ")) images, \(writer.encodedLayout.rawValue)"
+                }
                 return parts.joined(separator: ", ")
             case .lmdb:
-                var parts = ["Datum records"]
+                var parts = [writer.encoding.map { "Datum records, \($0.description.replacingOccurrences(of: ":", with: " ")) images" } ?? "Datum records"]
                 if decoder == .swiftProtobuf { parts.append("swift-protobuf") }
                 if readahead == .off { parts.append("no read-ahead") }
                 return parts.joined(separator: ", ")
@@ -118,6 +121,10 @@ public struct BenchmarkConfig: Sendable {
     public var text = ""
     /// Emulate mode: the accelerator profile and how it is emulated.
     public var accelerators: EmulationSettings?
+    /// How encoded images are decoded into batches (Caffe's transform_param): `transform:
+    /// {resize: [H, W], crop_size: N, mirror: true, mean_value: [..]}`; crops are random in
+    /// FeedBench's reads (as in training), centred in the peers'.
+    public var transform = ImageTransform.none
 
     /// Parses a config file; errors name the file, the key and the line.
     public init(contentsOf path: String) throws {
@@ -138,7 +145,8 @@ public struct BenchmarkConfig: Sendable {
         text = yaml
         try Self.checkKeys(top, "", ["experiment", "dataset", "datasets", "backends", "orders", "cache", "batch_sizes", "prefetch",
                                      "modes", "repeats", "warmup", "interleave", "network", "peers", "peer_samples", "data_dir",
-                                     "accelerators"])
+                                     "accelerators", "transform"])
+        if let n = top["transform"] { transform = try Self.transform(n) }
         experiment = top["experiment"]?.string ?? "experiment"
         if let n = top["accelerators"] { accelerators = try EmulationSettings.parse(n) }
         var sets: [DataSet] = []
@@ -254,6 +262,27 @@ public struct BenchmarkConfig: Sendable {
 
     // MARK: Parsing
 
+    private static func transform(_ node: Yams.Node) throws -> ImageTransform {
+        guard let fields = node.mapping else { throw SpecError("'transform' must be {resize, crop_size, mirror, mean_value}", at: node) }
+        try checkKeys(fields, "transform.", ["resize", "crop_size", "mirror", "mean_value"])
+        var t = ImageTransform()
+        if let v = fields["resize"] {
+            let sizes = try list(v, "transform.resize") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
+            guard sizes.count == 2 else { throw SpecError("transform.resize must be [HEIGHT, WIDTH]", at: v) }
+            t.resize = sizes
+        }
+        if let v = fields["crop_size"] {
+            t.cropSize = try integer(v, "transform.crop_size", minimum: 1)
+            t.randomCrop = true
+        }
+        if let v = fields["mirror"] { t.mirror = try boolean(v, "transform.mirror") }
+        if let v = fields["mean_value"] {
+            t.meanValues = try v.float.map { [Float($0)] } ?? list(v, "transform.mean_value") { Float($0).flatMap { $0.isFinite ? $0 : nil } }
+        }
+        do { try t.check(channels: t.meanValues.count == 1 ? 3 : max(t.meanValues.count, 1)) } catch { throw SpecError("transform: \(error)", at: node) }
+        return t
+    }
+
     private static func checkKeys(_ fields: Yams.Node.Mapping, _ prefix: String, _ known: [String]) throws {
         for (key, _) in fields where !known.contains(key.string ?? "") {
             throw SpecError("\(prefix)unknown key '\(key.string ?? "?")' (expected \(known.joined(separator: ", ")))", at: key)
@@ -322,7 +351,8 @@ public struct BenchmarkConfig: Sendable {
             "files": [.hdf5], "chunk": [.hdf5], "compression": [.hdf5], "read": [.hdf5], "shuffle": [.hdf5], "fletcher32": [.hdf5],
             "decoder": [.lmdb], "readahead": [.lmdb], "dtype": [.hdf5, .lmdb, .raw],
             "source": [.existing], "data_key": [.existing], "label_key": [.existing],
-            "decode_threads": [.hdf5, .existing], "decoded_cache_mib": [.hdf5, .existing],
+            "decode_threads": [.hdf5, .lmdb, .existing], "decoded_cache_mib": [.hdf5, .existing],
+            "encode": [.hdf5, .lmdb], "encoded_layout": [.hdf5],
         ]
         let known = ["name", "format", "phase"] + applies.keys.sorted()
         for (k, _) in fields {
@@ -349,6 +379,16 @@ public struct BenchmarkConfig: Sendable {
         }
         if let v = fields["shuffle"] { b.writer.shuffle = try boolean(v, "\(key).shuffle") }
         if let v = fields["fletcher32"] { b.writer.fletcher32 = try boolean(v, "\(key).fletcher32") }
+        if let v = fields["encode"] {
+            guard let encoding = v.string.flatMap(ImageEncoding.init(parsing:)) else { throw SpecError("\(key).encode must be jpeg, jpeg:QUALITY (1–100) or png", at: v) }
+            guard !b.writer.filtered, b.writer.chunkRows == nil else { throw SpecError("\(key): encoded images are stored already compressed; chunk, compression, shuffle and fletcher32 do not apply", at: v) }
+            b.writer.encoding = encoding
+        }
+        if let v = fields["encoded_layout"] {
+            guard let layout = v.string.flatMap(WriterOptions.EncodedLayout.init(rawValue:)) else { throw SpecError("\(key).encoded_layout must be vlen or offsets", at: v) }
+            guard b.writer.encoding != nil else { throw SpecError("\(key).encoded_layout needs encode", at: v) }
+            b.writer.encodedLayout = layout
+        }
         if b.writer.filtered && b.writer.chunkRows == nil { b.writer.chunkRows = 64 }
         if let v = fields["read"] {
             guard let s = v.string, ["auto", "h5dread"].contains(s) else { throw SpecError("\(key).read must be auto or h5dread", at: v) }

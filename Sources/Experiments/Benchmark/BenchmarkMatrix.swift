@@ -115,7 +115,8 @@ public enum BenchmarkMatrix {
             guard let kind, seen.insert(place).inserted else { continue }
             // The decode limit of every layout FeedBench may decode (an existing file that
             // turns out unfiltered drops its case when opened).
-            if kind != .lmdb && (backend.kind == .existing || backend.writer.filtered) {
+            if backend.writer.encoding != nil || (kind != .lmdb && (backend.kind == .existing || backend.writer.filtered))
+                || (kind == .lmdb && backend.kind == .existing) {
                 cases.append(BenchmarkCase(dataset: d, reader: .decodeLimit(on: backend), mode: .read, cache: .warm,
                                            order: .sequential, batchSize: config.batchSizes[0], prefetch: 0, phase: backend.phase))
             }

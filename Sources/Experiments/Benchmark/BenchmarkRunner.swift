@@ -66,6 +66,7 @@ public final class BenchmarkRunner {
         let outputs = ranks.isRoot ? try BenchmarkOutputs(directory: outputDirectory, config: config, overwrite: overwrite) : nil
         let store = LayoutStore(dataDirectory: config.dataDirectory, batchSizeHint: config.batchSizes.max() ?? 128,
                                 log: ranks.isRoot ? log : { _ in })
+        store.transform = config.transform
         var cases = BenchmarkMatrix.cases(config, only: only, folder: store.folder)
         if ranks.size > 1 { dropCasesNotRunOverRanks(&cases) }
         let peers = try startPeers(for: &cases)

@@ -214,6 +214,12 @@ final class CaseMeasurement {
         return prepared
     }
 
+    /// The source as a set of encoded images, when it is one.
+    static func encodedImages(_ source: any DataSource) -> (any EncodedImageSource)? {
+        if let lmdb = source as? LMDBSource { return lmdb.imageFormats.isEmpty ? nil : lmdb }
+        return source as? EncodedHDF5Source
+    }
+
     private func prepareCase(_ c: BenchmarkCase) throws -> PreparedCase? {
         var row = template(c)
         switch c.reader {
@@ -231,17 +237,26 @@ final class CaseMeasurement {
             return PreparedCase(spec: c, template: row, layout: layout, measureEpoch: try feedbenchEpoch(c, layout))
         case .decodeLimit(on: let backend):
             let layout = try layout(backend, dataset: c.dataset)
-            guard let hdf5 = layout.source as? HDF5ListSource, hdf5.decodesChunks else { return nil }
-            let limit = try DecodeLimit(hdf5)
+            // Compressed chunks, or encoded images: the same bytes decoded from memory.
+            let run: () throws -> (samples: Int, seconds: Double)
+            let samples: Int
+            if let hdf5 = layout.source as? HDF5ListSource, hdf5.decodesChunks {
+                let limit = try DecodeLimit(hdf5)
+                (run, samples) = (limit.run, hdf5.sampleCount)
+            } else if let images = Self.encodedImages(layout.source) {
+                let limit = try ImageDecodeLimit(images)
+                (run, samples) = (limit.run, images.sampleCount)
+            } else {
+                return nil
+            }
             row.backend = "\(backend.name) decode limit"
             row.format = .decodeLimit
             row.layout = layout.layout
             row.dtype = layout.dtype
             row.storedBytes = layout.files?.storedBytes
             row.layoutID = layout.id
-            let samples = hdf5.sampleCount
             return PreparedCase(spec: c, template: row, layout: nil) { _, row, _ in
-                let result = try limit.run()
+                let result = try run()
                 row.samples = result.samples
                 row.seconds = result.seconds
                 if let bytes = row.storedBytes, result.seconds > 0 {
@@ -280,11 +295,13 @@ final class CaseMeasurement {
             row.storedBytes = layout.files?.storedBytes
             row.layoutID = layout.id
             let readahead = backend.readahead == .on, maxSamples = config.peerSamples
+            let transform = Self.encodedImages(layout.source) == nil ? nil : config.transform
+            if transform != nil { row.layout += ", Pillow decoding" }
             try peers.prepare(peer: peer.rawValue, location: location)
             return PreparedCase(spec: c, template: row, layout: layout) { epoch, row, _ in
                 let result = try peers.readEpoch(peer: peer.rawValue, location: location, keys: layout.keys, order: c.order,
                                                  batchSize: c.batchSize, seed: UInt64(epoch + 1), maxSamples: maxSamples,
-                                                 readahead: readahead)
+                                                 readahead: readahead, transform: transform)
                 row.samples = result.samples
                 row.seconds = result.seconds
                 return true

@@ -32,6 +32,8 @@ public final class LayoutStore {
     let batchSizeHint: Int
     /// Lines for the user.
     var log: (String) -> Void
+    /// How encoded images are decoded (the config's `transform`).
+    var transform = ImageTransform.none
 
     init(dataDirectory: String, batchSizeHint: Int, log: @escaping (String) -> Void) {
         self.dataDirectory = dataDirectory
@@ -51,6 +53,7 @@ public final class LayoutStore {
         let w = backend.writer
         var description = "\(backend.kind.rawValue)|\(w.files)|\(w.type?.rawValue ?? "")|\(w.chunkRows ?? 0)|\(w.compression)|"
         if w.shuffle || w.fletcher32 { description += "shuffle \(w.shuffle) fletcher32 \(w.fletcher32)|" }
+        if let encoding = w.encoding { description += "encode \(encoding) \(w.encodedLayout.rawValue)|" }
         if let source = dataset.source {
             let modified = (try? FileManager.default.attributesOfItem(atPath: source)[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             description += "source \(source) \(modified) \(dataset.keys)"
@@ -83,13 +86,16 @@ public final class LayoutStore {
                 log("writing \(dataset.name) as \(backend.name) (\(backend.layout)) under \(folder)")
                 try? FileManager.default.removeItem(atPath: folder)
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                try location.writer(backend.kind == .hdf5 ? backend.writer : WriterOptions(type: backend.writer.type)).write(base())
+                var options = backend.kind == .hdf5 ? backend.writer : WriterOptions(type: backend.writer.type)
+                options.encoding = backend.writer.encoding
+                try location.writer(options).write(base())
                 FileManager.default.createFile(atPath: stamp, contents: Data())
             }
             let source: any DataSource & FileBacked
             switch backend.kind {
+            case .hdf5 where backend.writer.encoding != nil: source = try EncodedHDF5Source(path: location.path, images: images(backend))
             case .hdf5: source = try openHDF5(location.path, keys: .caffe, backend)
-            case .lmdb: source = try LMDBSource(path: location.path, readahead: backend.readahead, decoder: backend.decoder)
+            case .lmdb: source = try LMDBSource(path: location.path, readahead: backend.readahead, decoder: backend.decoder, images: images(backend))
             default: source = try RawSource(path: location.path)
             }
             return StoredLayout(source: source, files: source, format: Format(location.kind), layout: backend.layout,
@@ -108,14 +114,19 @@ public final class LayoutStore {
         let files: any FileBacked
         let source: any DataSource
         switch location.kind {
+        case .hdf5List where EncodedHDF5Source.holdsEncodedImages(location.path, keys: keys),
+             .hdf5File where EncodedHDF5Source.holdsEncodedImages(location.path, keys: keys):
+            let hdf5 = try EncodedHDF5Source(path: location.path, keys: keys, images: images(backend))
+            (source, files) = (hdf5, hdf5)
+            layout = "\(hdf5.files.count) file\(hdf5.files.count == 1 ? "" : "s"), \(hdf5.imageFormats.map(\.rawValue).joined(separator: "+")) images, \(hdf5.layout.rawValue) (as stored)"
         case .hdf5List, .hdf5File:
             let hdf5 = try openHDF5(location.path, keys: keys, backend)
             (source, files) = (hdf5, hdf5)
             layout = Self.describe(hdf5)
         case .lmdb:
-            let lmdb = try LMDBSource(path: location.path, readahead: backend.readahead, decoder: backend.decoder)
+            let lmdb = try LMDBSource(path: location.path, readahead: backend.readahead, decoder: backend.decoder, images: images(backend))
             (source, files) = (lmdb, lmdb)
-            layout = "Datum records (as stored)"
+            layout = lmdb.imageFormats.isEmpty ? "Datum records (as stored)" : "Datum records, \(lmdb.imageFormats.map(\.rawValue).joined(separator: "+")) images (as stored)"
         case .raw:
             let raw = try RawSource(path: location.path)
             (source, files) = (raw, raw)
@@ -128,10 +139,18 @@ public final class LayoutStore {
 
     private func reopener(_ location: SourceLocation, keys: DatasetKeys, _ backend: BenchmarkConfig.Backend) -> (() throws -> any DataSource)? {
         switch location.kind {
+        case .hdf5List where backend.writer.encoding != nil || EncodedHDF5Source.holdsEncodedImages(location.path, keys: keys),
+             .hdf5File where backend.writer.encoding != nil || EncodedHDF5Source.holdsEncodedImages(location.path, keys: keys):
+            return { [self] in try EncodedHDF5Source(path: location.path, keys: keys, images: images(backend)) }
         case .hdf5List, .hdf5File: return { [self] in try openHDF5(location.path, keys: keys, backend) }
         case .raw: return { try RawSource(path: location.path) }
         case .lmdb: return nil
         }
+    }
+
+    /// How a backend's encoded images are decoded: the config's transform, its decode threads.
+    func images(_ backend: BenchmarkConfig.Backend) -> ImageOptions {
+        ImageOptions(transform: transform, decodeThreads: backend.decodeThreads)
     }
 
     private func openHDF5(_ path: String, keys: DatasetKeys, _ backend: BenchmarkConfig.Backend) throws -> HDF5ListSource {

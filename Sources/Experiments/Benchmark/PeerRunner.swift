@@ -62,12 +62,20 @@ public final class PeerWorker {
     /// Reads one epoch with a peer reader; returns the samples read and the seconds it took
     /// (measured inside the worker, around the epoch's reads alone).
     public func readEpoch(peer: String, location: SourceLocation, keys: DatasetKeys, order: SampleOrder, batchSize: Int,
-                          seed: UInt64, maxSamples: Int, readahead: Bool = true) throws -> (samples: Int, seconds: Double) {
-        let answer = try request([
+                          seed: UInt64, maxSamples: Int, readahead: Bool = true, transform: ImageTransform? = nil) throws -> (samples: Int, seconds: Double) {
+        var body: [String: Any] = [
             "op": "read", "peer": peer, "path": location.path, "data_key": keys.data, "label_key": keys.label,
             "order": order.rawValue, "batch": batchSize, "seed": Int(seed % (1 << 31)), "max_samples": maxSamples,
             "readahead": readahead,
-        ])
+        ]
+        // Encoded images: Pillow decodes them, resized and centre-cropped as FeedBench's are.
+        if let transform {
+            var t: [String: Any] = [:]
+            if let resize = transform.resize { t["resize"] = resize }
+            if let crop = transform.cropSize { t["crop"] = crop }
+            body["transform"] = t
+        }
+        let answer = try request(body)
         guard let samples = answer["samples"] as? Int, let seconds = answer["seconds"] as? Double else {
             throw PeerError("\(peer) answered without a measurement: \(answer)")
         }
