@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 NET ?= benchmarks/nets/mnist-mlp.yaml
 
-.PHONY: setup build release test bench standard step-bench read-bench compressed-bench emulate-bench mpi-bench hostile peers clean
+.PHONY: setup build release test bench standard step-bench read-bench compressed-bench emulate-bench encoded-bench mpi-bench hostile peers clean
 
 # Installs the Debian packages that are missing (apt-get update once, first).
 setup:
@@ -58,6 +58,11 @@ mpi-bench: release
 	$(MPIRUN) -n 2 .build/release/feedbench bench benchmarks/mpi.yaml --out bench-mpi-2
 	$(MPIRUN) -n 2 .build/release/benchmarks allreduce
 	benchmarks/mpi_train.sh bench-mpi-train
+
+# Encoded images (JPEG, PNG) beside raw pixels, with the decode limit and Pillow peers
+# (README, "Encoded images"; about 10 minutes; `make peers` first).
+encoded-bench: release
+	.build/release/feedbench bench benchmarks/encoded.yaml --out bench-encoded
 
 # The hostile-input campaign: the fuzzer at 400 mutants per kind and every hand-made case.
 hostile: setup
