@@ -49,6 +49,9 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
     /// nil (library users, the child itself) reads in-process only.
     nonisolated(unsafe) public static var openCheck: ((String, DatasetKeys) throws -> Void)?
 
+    /// The most bytes one encoded image may take (a corrupt index must not size a buffer).
+    static let largestImage = 256 << 20
+
     /// Whether the first HDF5 file of `path` (a list or a file) holds encoded images.
     public static func holdsEncodedImages(_ path: String, keys: DatasetKeys) -> Bool {
         let isList = !(path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf"))
@@ -88,9 +91,17 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
             layout = memberLayout
             var offsets: [Int]? = nil
             var rows = data.rows
+            // Storage HDF5 would fill in is refused before anything is read (a header can
+            // declare any number of rows).
+            try HDF5ListSource.checkWritten(label, context: context)
+            try HDF5ListSource.checkWritten(data, context: context)
             if memberLayout == .offsets {
                 guard file.root.contains("offsets") else { throw DataSourceError(context, "'\(keys.data)' is not variable-length and there is no 'offsets' index") }
+                guard data.shape.count == 1, data.elementType == .uint8 else {
+                    throw DataSourceError(context, "'\(keys.data)' with an 'offsets' index must be one flat uint8 dataset; it is \(data.storedTypeName) \(describe(shape: data.shape))")
+                }
                 let index = try file.root.dataset("offsets")
+                try HDF5ListSource.checkWritten(index, context: context)
                 guard index.shape.count == 1, index.rows >= 1, index.rows - 1 <= SizeLimits.memory / 8 else {
                     throw DataSourceError(context, "'offsets' has shape \(describe(shape: index.shape)); expected [N + 1]")
                 }
@@ -100,6 +111,9 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
                 }
                 offsets = values.map { Int($0) }
                 rows = values.count - 1
+                if let big = (0..<(values.count - 1)).first(where: { values[$0 + 1] - values[$0] > Int64(Self.largestImage) }) {
+                    throw DataSourceError(context, "'offsets' gives image \(big) \(values[big + 1] - values[big]) bytes, more than the \(Self.largestImage >> 20) MiB an encoded image may take")
+                }
             }
             guard label.shape.count == 1, label.rows == rows else {
                 throw DataSourceError(context, "'\(keys.label)' has shape \(describe(shape: label.shape)); expected [\(rows)], one label per image")

@@ -198,11 +198,8 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
         }
         // Unwritten storage reads as fill values: refused before reading (and before the
         // labels of a file that declares a billion samples in 4 KB are filled in).
-        try checkAllChunksWritten(label, context: context)
-        try checkAllChunksWritten(data, context: context)
-        for dataset in [label, data] where dataset.layout == .contiguous && dataset.rows > 0 && dataset.contiguousFileOffset == nil && dataset.bytesLiveInOpenedFile {
-            throw DataSourceError(context, "'\(dataset.path.dropFirst())' has no data written (HDF5 would return fill values)")
-        }
+        try checkWritten(label, context: context)
+        try checkWritten(data, context: context)
         let labels: [Float]
         do {
             labels = try label.readAll(as: .float32)
@@ -220,10 +217,17 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
     /// Through `H5Dread`, a chunk never written inside the extent comes back as fill values
     /// (zeros) without an error: a chunked dataset read that way must have all its chunks.
     /// (FeedBench's own chunk path checks this per chunk and names the first missing one.)
+    static func checkWritten(_ data: Dataset, context: String) throws {
+        if data.layout == .contiguous && data.rows > 0 && data.contiguousFileOffset == nil && data.bytesLiveInOpenedFile {
+            throw DataSourceError(context, "'\(data.path.dropFirst())' has no data written (HDF5 would return fill values)")
+        }
+        try checkAllChunksWritten(data, context: context)
+    }
+
     private static func checkAllChunksWritten(_ data: Dataset, context: String) throws {
         guard data.layout == .chunked, let chunk = data.chunkShape, chunk.count == data.shape.count,
               chunk.allSatisfy({ $0 >= 1 }) else { return }
-        let perAxis = zip(data.shape, chunk).map { ($0 + $1 - 1) / $1 }
+        let perAxis = zip(data.shape, chunk).map { $0 == 0 ? 0 : ($0 - 1) / $1 + 1 }  // no overflow near Int.max
         guard let expected = SizeLimits.product(perAxis) else { return }
         let written = try data.chunkCount()
         guard written < expected else { return }

@@ -226,7 +226,7 @@ public struct HDF5SetWriter: DataSetWriter {
 extension HDF5SetWriter {
     /// Writes every sample as an encoded image: per file, `data` as [n] variable-length uint8
     /// (or, with `encodedLayout = .offsets`, one flat uint8 dataset of all images and an
-    /// `offsets` [n + 1] uint64 index) and `label` float32 [n]. A file's images are encoded
+    /// `offsets` [n + 1] int64 index) and `label` float32 [n]. A file's images are encoded
     /// (in parallel) and held in memory until it is written.
     func writeEncoded(_ source: any DataSource, as encoding: ImageEncoding, paths: [String], progress: (Int) -> Void) throws -> [String] {
         guard !options.filtered else {

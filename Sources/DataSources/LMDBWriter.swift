@@ -24,9 +24,9 @@ public struct LMDBWriter: DataSetWriter {
         let asBytes = options.storedType(for: source) == .uint8
         try createParentFolder(of: path)
         try AtomicFile.checkReplaceable(path, as: .folder, overwrite: options.overwrite, own: .lmdb)
+        let encoder = try options.encoding.map { try ImageBlockEncoder(encoding: $0, shape: source.sampleShape, destination: path) }
         let temporary = AtomicFile.temporaryPath(for: path)
         try? FileManager.default.removeItem(atPath: temporary)
-        let encoder = try options.encoding.map { try ImageBlockEncoder(encoding: $0, shape: source.sampleShape, destination: path) }
         do {
             let environment = try Environment.create(temporary, mapSize: 1 << 26)
             let stream = try SampleStream(source, batchSize: 256)

@@ -160,7 +160,7 @@ public enum OwnOutput: Sendable {
     case text(firstLine: String)
     /// A text file holding this within its first 4 KB (FeedBench's HTML reports).
     case marked(String)
-    /// A list file: every entry names an `.h5` file.
+    /// A list file naming the files FeedBench writes for it (`NAME-000.h5`, …).
     case listFile
     /// An LMDB folder with `OwnOutput.lmdbMarker` in it.
     case lmdb
@@ -195,9 +195,11 @@ public enum OwnOutput: Sendable {
         case .text(let first): return head()?.hasPrefix(first) ?? false
         case .marked(let mark): return head()?.contains(mark) ?? false
         case .listFile:
+            // FeedBench names a list's files after it: train.txt lists train-000.h5, train-001.h5, …
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+            let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             let entries = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
-            return !entries.isEmpty && entries.allSatisfy { $0.hasSuffix(".h5") }
+            return !entries.isEmpty && entries.enumerated().allSatisfy { i, entry in entry == String(format: "%@-%03ld.h5", stem, i) }
         case .lmdb: return FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(Self.lmdbMarker))
         case .raw: return FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("meta.json"))
         }
@@ -237,7 +239,7 @@ public enum PartialOutputs {
             return paths.sorted()
         }
         var removed: [String] = []
-        for path in all {
+        for path in all where FileManager.default.fileExists(atPath: path) {
             // A writer may still be adding a file to a folder being removed: try again.
             for attempt in 0..<5 {
                 if (try? FileManager.default.removeItem(atPath: path)) != nil || !FileManager.default.fileExists(atPath: path) {

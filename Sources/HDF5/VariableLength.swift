@@ -22,10 +22,12 @@ extension Dataset {
         let memory = try Dataspace(shape: [total])
         let type = Handle(H5Tvlen_create(feedbench_H5T_NATIVE_UINT8()), closer: H5Tclose)
         var rows = [hvl_t](repeating: hvl_t(len: 0, p: nil), count: total)
+        // Reclaimed whether or not the read completes (a read failing half way has allocated
+        // some rows; zeroed entries are skipped).
+        defer { H5Dvlen_reclaim(type.id, memory.handle.id, feedbench_H5P_DEFAULT(), &rows) }
         guard H5Dread(handle.id, type.id, memory.handle.id, fileSpace.handle.id, feedbench_H5P_DEFAULT(), &rows) >= 0 else {
             throw HDF5Error(file: file.path, object: path, operation: "read \(total) variable-length rows")
         }
-        defer { H5Dvlen_reclaim(type.id, memory.handle.id, feedbench_H5P_DEFAULT(), &rows) }
         var position = 0
         for run in runs {
             for row in run {
@@ -61,8 +63,8 @@ extension Dataset {
 }
 
 extension Group {
-    /// Creates a dataset of `rows` variable-length uint8 rows (chunked by `chunkRows`, which
-    /// HDF5 needs for nothing but lets the writer stream; contiguous without).
+    /// Creates a contiguous dataset of `rows` variable-length uint8 rows (HDF5 keeps each
+    /// row's bytes in the file's global heap and the references in the dataset).
     public func createVariableLengthBytesDataset(_ name: String, rows: Int) throws -> Dataset {
         HDF5Library.prepare()
         let objectPath = childPath(name)

@@ -43,8 +43,10 @@ enum Interrupts {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for s in [SIGINT, SIGTERM, SIGHUP] {
             signal(s) { number in
+                let saved = errno  // the interrupted code may be about to read it
                 var value = number
                 _ = write(Interrupts.writeEnd, &value, MemoryLayout<Int32>.size)
+                errno = saved
             }
         }
     }

@@ -137,6 +137,33 @@ import TestSupport
             try bytes("\(d)/env/data.mdb", (0..<16384).map { _ in UInt8.random(in: 0...255, using: &generator) })
             return train("lmdb:\(d)/env")
         }, expected: "data.mdb"),
+        // Encoded images (issue 15's codecs).
+        Case(name: "offsets beside a 2-D data", make: { d in
+            let made = try FeedBenchProcess(["generate", "--samples", "8", "--shape", "3,8,8", "--to", "\(d)/a.h5", "--encode", "png", "--encoded-layout", "offsets"])
+            #expect(made.status == 0, "\(made.stderr)")
+            try h5("\(d)/b.h5", shape: [4, 4], labels: [0, 1])
+            let file = try File.open("\(d)/b.h5", readOnly: false)
+            let offsets = try file.root.createDataset("offsets", type: .int64, shape: [3])
+            let values: [Int64] = [0, 2, 4]
+            try values.withUnsafeBytes { try offsets.write(rows: 0..<3, from: $0.baseAddress!, as: .int64) }
+            try offsets.close()
+            try file.close()
+            try text("\(d)/l.txt", "a.h5\nb.h5\n")
+            return train("\(d)/l.txt")
+        }, expected: "b.h5: 'data' with an 'offsets' index must be one flat uint8 dataset"),
+        Case(name: "a JPEG declaring 65535×65535", make: { d in
+            // SOI, SOF0 for 65535×65535×3, EOI: the header alone.
+            let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xFF, 0xD9]
+            let file = try File.create("\(d)/x.h5")
+            let data = try file.root.createVariableLengthBytesDataset("data", rows: 1)
+            try data.writeVariableLength(rows: 0..<1, [jpeg])
+            try data.close()
+            let label = try file.root.createDataset("label", type: .float32, shape: [1])
+            try [Float(0)].withUnsafeBytes { try label.write(rows: 0..<1, from: $0.baseAddress!, as: .float32) }
+            try label.close()
+            try file.close()
+            return train("\(d)/x.h5")
+        }, expected: "x.h5: row 0: JPEG: "),
         // Options.
         Case(name: "--scale nan", make: { d in ["convert", "--from", "datasets/digits/test.txt", "--to", "raw:\(d)/r", "--scale", "nan"] },
              expected: "--scale must be a finite number", status: 64),

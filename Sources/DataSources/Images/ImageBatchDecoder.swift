@@ -5,8 +5,11 @@ import Foundation
 /// threads (default: one per core).
 public struct ImageOptions: Sendable, Equatable {
     public var transform: ImageTransform
-    /// Skip records that do not decode (found by decoding every record once when the set is
-    /// opened); off by default: the first one is an error naming it.
+    /// Skip records that do not decode or do not fit the set (another channel count, another
+    /// size when no transform fixes it, smaller than the crop) — found by reading every
+    /// header and decoding every record once when the set is opened; off by default: the
+    /// first one is an error naming it. The set's channels and size are the first readable
+    /// header's.
     public var skipBad: Bool
     public var decodeThreads: Int?
     /// Walk every record (skipping the ones whose header does not read) without decoding:

@@ -18,7 +18,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
 }
 
 /// What an encoded image's header says: its size and how many channels FeedBench decodes it
-/// to (1 for grey, 3 for colour; an alpha channel is dropped, a palette expanded).
+/// to (1 for grey, 3 for colour; an alpha channel is composed onto black, a palette expanded).
 public struct ImageHeader: Sendable, Equatable {
     public var format: ImageFormat
     public var width: Int
@@ -62,8 +62,17 @@ public final class ImageDecoder {
 
     deinit { tjDestroy(jpeg) }
 
-    /// Reads the header only (cheap: no pixels are decoded).
+    /// Reads the header only (cheap: no pixels are decoded); an image of more values than a
+    /// sample may hold (2³¹) is refused here, before anything is allocated for it.
     public func header(_ bytes: UnsafeRawBufferPointer) throws -> ImageHeader {
+        let header = try readHeader(bytes)
+        guard SizeLimits.product([header.width, header.height, header.channels], limit: SizeLimits.sampleElements) != nil else {
+            throw ImageError("\(header.format == .jpeg ? "JPEG" : "PNG"): \(header.width)×\(header.height) is too large (more than \(SizeLimits.sampleElements) values)")
+        }
+        return header
+    }
+
+    private func readHeader(_ bytes: UnsafeRawBufferPointer) throws -> ImageHeader {
         guard bytes.count > 0 else { throw ImageError("an empty record (0 bytes)") }
         switch ImageFormat.detect(bytes) {
         case .jpeg:
@@ -128,7 +137,10 @@ public final class ImageDecoder {
                 throw ImageError("PNG: the header says \(header.width)×\(header.height), libpng read \(image.width)×\(image.height)")
             }
             image.format = header.channels == 1 ? feedbench_png_format_gray() : feedbench_png_format_rgb()
-            guard png_image_finish_read(&image, nil, pixels, Int32(header.width * header.channels), nil) != 0 else {
+            // Alpha is composed onto black: with no background libpng composes onto what the
+            // buffer already holds (the previous image of this worker).
+            var black = png_color(red: 0, green: 0, blue: 0)
+            guard png_image_finish_read(&image, &black, pixels, Int32(header.width * header.channels), nil) != 0 else {
                 throw ImageError("PNG: \(message(image))")
             }
             if feedbench_png_failed(&image) != 0 { throw ImageError("PNG: \(message(image))") }

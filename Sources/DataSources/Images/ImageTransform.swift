@@ -1,3 +1,4 @@
+import Graph
 import Foundation
 
 /// What happens to a decoded image before it enters a batch, by Caffe's `transform_param`
@@ -62,6 +63,9 @@ public struct ImageTransform: Sendable, Equatable {
             throw ImageError("resize must be HEIGHT,WIDTH between 1 and 32768")
         }
         if let cropSize, cropSize < 1 || cropSize > 1 << 15 { throw ImageError("crop size must be between 1 and 32768") }
+        if let resize, SizeLimits.product(resize + [channels], limit: SizeLimits.sampleElements) == nil {
+            throw ImageError("resize \(resize[0]),\(resize[1]) makes samples of more than \(SizeLimits.sampleElements) values")
+        }
         if let cropSize, let resize, cropSize > min(resize[0], resize[1]) {
             throw ImageError("crop size \(cropSize) is larger than the resized image \(resize[0])×\(resize[1])")
         }
