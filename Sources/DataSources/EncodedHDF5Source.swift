@@ -86,7 +86,10 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
             }
             let data = try file.root.dataset(keys.data), label = try file.root.dataset(keys.label)
             let memberLayout: WriterOptions.EncodedLayout = data.holdsVariableLengthBytes ? .vlen : .offsets
-            if memberLayout == .vlen { try Self.openCheck?(filePath, keys) }
+            if memberLayout == .vlen {
+                try Self.validateGlobalHeap(file: file, data: data, path: filePath, context: context)
+                try Self.openCheck?(filePath, keys)
+            }
             if let layout, layout != memberLayout { throw DataSourceError(context, "images stored as \(memberLayout.rawValue), the first file's as \(layout.rawValue)") }
             layout = memberLayout
             var offsets: [Int]? = nil
@@ -193,6 +196,68 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
         classes = ClassLabels.count(maxLabel: Double(labels.max() ?? -1), allIntegral: labels.allSatisfy { $0 == $0.rounded() })
         segments = SampleSegments(fileSizes: fileSizes, chunkRows: fileSizes.map { _ in 64 })
         elementType = transform.meanValues.isEmpty && transform.scale == nil ? .uint8 : .float32
+    }
+
+    /// Checks, before HDF5 reads any row, that every row's variable-length reference points
+    /// at a global-heap object of exactly the row's length inside a well-formed heap
+    /// collection inside the file. libhdf5 1.10.8 trusts these: a heap object longer than its
+    /// row overruns the row's buffer (`H5HG_read`), and some corrupt collections make it loop
+    /// forever; which read pattern triggers it varies, so a check in a child process alone
+    /// was not enough (the fuzzer found a file that passed it and crashed the epoch). Parsed
+    /// here from the file format (a contiguous dataset's 16-byte elements: length, collection
+    /// address, object index; a collection: "GCOL", version, size, then objects of index,
+    /// reference count, reserved, size, data padded to 8). Chunked or external datasets and
+    /// files with other address sizes are left to the child-process check.
+    static func validateGlobalHeap(file: File, data: Dataset, path: String, context: String) throws {
+        guard data.layout == .contiguous, data.bytesLiveInOpenedFile, data.rows > 0, let start = data.contiguousFileOffset,
+              let sizes = file.addressAndLengthSizes, sizes.address == 8, sizes.length == 8 else { return }
+        let mapping = try FileMapping(path: path, context: context)
+        let length = mapping.length
+        guard let end = SizeLimits.product([data.rows, 16]).map({ $0 + start }), end <= length else {
+            throw DataSourceError(context, "the file is truncated: '\(data.path.dropFirst())' needs its \(data.rows) references past the end of the file")
+        }
+        func u16(_ at: Int) -> Int { Int(UInt16(littleEndian: mapping.base.loadUnaligned(fromByteOffset: at, as: UInt16.self))) }
+        func u32(_ at: Int) -> Int { Int(UInt32(littleEndian: mapping.base.loadUnaligned(fromByteOffset: at, as: UInt32.self))) }
+        func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: mapping.base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        var collections: [UInt64: [Int: Int]] = [:]  // address → object index → object size
+        func collection(_ address: UInt64, row: Int) throws -> [Int: Int] {
+            if let known = collections[address] { return known }
+            func bad(_ what: String) -> DataSourceError {
+                DataSourceError(context, "row \(row): the global heap collection at \(address) \(what) (a corrupt file)")
+            }
+            guard length >= 16, address <= UInt64(length - 16) else { throw bad("lies outside the file") }
+            let at = Int(address)
+            guard mapping.base.loadUnaligned(fromByteOffset: at, as: UInt32.self) == UInt32(littleEndian: 0x4C4F_4347),  // "GCOL"
+                  mapping.base.load(fromByteOffset: at + 4, as: UInt8.self) == 1 else { throw bad("has no GCOL signature") }
+            let size = u64(at + 8)
+            guard size >= 16, size <= UInt64(length - at) else { throw bad("declares \(size) bytes") }
+            let limit = at + Int(size)
+            var objects: [Int: Int] = [:]
+            var position = at + 16
+            while position + 16 <= limit {
+                let index = u16(position), objectSize = u64(position + 8)
+                if index == 0 { break }  // free space ends the objects
+                guard objectSize <= UInt64(limit - position - 16) else { throw bad("holds object \(index) of \(objectSize) bytes past its end") }
+                guard objects[index] == nil else { throw bad("holds object \(index) twice") }
+                objects[index] = Int(objectSize)
+                position += 16 + (Int(objectSize) + 7) / 8 * 8
+            }
+            collections[address] = objects
+            return objects
+        }
+        try mapping.check()
+        for row in 0..<data.rows {
+            let element = start + row * 16
+            let count = u32(element), address = u64(element + 4), index = u32(element + 12)
+            if count == 0 { continue }  // an empty row: refused later as "an empty record"
+            guard let size = try collection(address, row: row)[index] else {
+                throw DataSourceError(context, "row \(row): global heap object \(index) of the collection at \(address) does not exist (a corrupt file)")
+            }
+            guard size == count else {
+                throw DataSourceError(context, "row \(row): holds \(count) bytes, but its global heap object has \(size) (a corrupt file)")
+            }
+        }
+        try mapping.check()
     }
 
     /// Hands the bytes of rows `range` of `member` to `body`, in row order: from the

@@ -75,3 +75,14 @@ extension Group {
         return try Dataset(file: file, path: objectPath, handle: Handle(did, closer: H5Dclose))
     }
 }
+
+extension File {
+    /// The sizes of file addresses and lengths (`H5Pget_sizes`; 8 and 8 unless the file was
+    /// made otherwise).
+    public var addressAndLengthSizes: (address: Int, length: Int)? {
+        let create = Handle(H5Fget_create_plist(handle.id), closer: H5Pclose)
+        var address = 0, length = 0
+        guard create.id >= 0, H5Pget_sizes(create.id, &address, &length) >= 0 else { _ = HDF5Library.takeErrorStack(); return nil }
+        return (address, length)
+    }
+}
