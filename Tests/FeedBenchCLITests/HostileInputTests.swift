@@ -334,4 +334,10 @@ import TestSupport
     #expect(kind.status == 1 && kind.stderr.contains("is an existing folder that is not a raw folder FeedBench wrote"), "\(kind.stderr)")
     let forced = try FeedBenchProcess(["convert", "--from", "datasets/digits/test.txt", "--to", mine, "--overwrite"])
     #expect(forced.status == 0, "\(forced.stderr)")
+    // bench checks its output folder before it runs anything: a user's page is kept, a report
+    // an earlier FeedBench wrote (its title) is FeedBench's own.
+    try FileManager.default.createDirectory(atPath: "\(dir)/out", withIntermediateDirectories: true)
+    try "<html><title>Mine</title></html>".write(toFile: "\(dir)/out/report.html", atomically: true, encoding: .utf8)
+    let bench = try FeedBenchProcess(["bench", "benchmarks/default.yaml", "--out", "\(dir)/out"])
+    #expect(bench.status == 1 && bench.stderr == "Error: \(dir)/out/report.html: exists and is not a file FeedBench wrote; give --overwrite to replace it\n", "\(bench.stderr)")
 }

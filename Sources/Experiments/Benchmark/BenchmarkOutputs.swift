@@ -23,6 +23,11 @@ final class BenchmarkOutputs {
         } catch {
             throw DataSourceError(directory, "cannot create the folder (\((error as NSError).localizedDescription))")
         }
+        // Every output is checked before the run, not when it is first written after a case.
+        try AtomicFile.checkReplaceable(path("results.csv"), as: .file, overwrite: overwrite, own: .text(firstLine: ResultColumns.names[0]))
+        try AtomicFile.checkReplaceable(path("summary.csv"), as: .file, overwrite: overwrite, own: .text(firstLine: ResultColumns.names[0]))
+        try AtomicFile.checkReplaceable(path("accelerators.csv"), as: .file, overwrite: overwrite, own: .text(firstLine: AcceleratorColumns.names[0]))
+        try AtomicFile.checkReplaceable(path("report.html"), as: .file, overwrite: overwrite, own: .marked(HTMLReport.generatorMark))
         try AtomicFile.write(to: path("config.yaml"), own: .marked("experiment:"), overwrite: overwrite) { try config.text.write(toFile: $0, atomically: false, encoding: .utf8) }
     }
 

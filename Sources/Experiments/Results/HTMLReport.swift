@@ -6,7 +6,7 @@ import Foundation
 /// time, AU, accelerators) and the summary table with its noise marks.
 public enum HTMLReport {
     /// What marks a report as FeedBench\'s (so a second run replaces it, but not a user\'s page).
-    public static let generatorMark = "<meta name=\"generator\" content=\"FeedBench\">"
+    public static let generatorMark = "<title>FeedBench: "  // in every report FeedBench has written
 
     static let palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#79706e",
                           "#a0cbe8", "#ffbe7d", "#8cd17d", "#ff9d9a", "#86bcb6", "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#2f4b7c"]
