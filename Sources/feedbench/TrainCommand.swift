@@ -42,7 +42,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Join MPI's world even when not started by mpirun (under mpirun this is automatic).") var mpi = false
     @Flag(inversion: .prefixedNo, help: "Over ranks: start each gradient's reduction (MPI_Iallreduce) as soon as backward finishes it, instead of one MPI_Allreduce per parameter after backward.")
     var overlap = false
-    @Option(help: "Compressed HDF5: threads that decode chunks (default: one per core).") var decodeThreads: Int?
+    @Option(help: "Compressed HDF5 chunks and encoded images: decode threads (default: one per core).") var decodeThreads: Int?
     @Option(help: "Compressed HDF5: MiB of decoded chunks an epoch keeps at most (default: a quarter of memory).")
     var decodedCacheMib: Int?
 
