@@ -38,14 +38,19 @@ extension Environment {
     public var dataMap: (base: UnsafeMutableRawPointer, length: Int)? {
         let file = (path as NSString).appendingPathComponent("data.mdb")
         var info = stat()
-        guard stat(file, &info) == 0, let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
-        for line in maps.split(separator: "\n") {
-            // start-end perms offset dev inode path
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, UInt64(fields[4]) == UInt64(info.st_ino) else { continue }
-            let range = fields[0].split(separator: "-").compactMap { UInt(String($0), radix: 16) }
-            guard range.count == 2, range[1] > range[0], let base = UnsafeMutableRawPointer(bitPattern: range[0]) else { continue }
-            return (base, Int(range[1] - range[0]))
+        guard stat(file, &info) == 0 else { return nil }
+        // The kernel builds /proc/self/maps page by page: while other threads map and unmap,
+        // a read can miss an entry. Read again before saying there is no map.
+        for _ in 0..<3 {
+            guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { continue }
+            for line in maps.split(separator: "\n") {
+                // start-end perms offset dev inode path
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count >= 6, UInt64(fields[4]) == UInt64(info.st_ino) else { continue }
+                let range = fields[0].split(separator: "-").compactMap { UInt(String($0), radix: 16) }
+                guard range.count == 2, range[1] > range[0], let base = UnsafeMutableRawPointer(bitPattern: range[0]) else { continue }
+                return (base, Int(range[1] - range[0]))
+            }
         }
         return nil
     }
