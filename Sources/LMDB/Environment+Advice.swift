@@ -39,10 +39,12 @@ extension Environment {
         let file = (path as NSString).appendingPathComponent("data.mdb")
         var info = stat()
         guard stat(file, &info) == 0 else { return nil }
-        // The kernel builds /proc/self/maps page by page: while other threads map and unmap,
-        // a read can miss an entry. Read again before saying there is no map.
+        // Read to the end with read(2): /proc files report a size of 0, and a reader that
+        // trusts the size can stop early, missing the entry in a process with many mappings.
+        // The kernel builds the text page by page, so an entry can also move between reads:
+        // read again before saying there is no map.
         for _ in 0..<3 {
-            guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { continue }
+            guard let maps = Self.readProcFile("/proc/self/maps") else { continue }
             for line in maps.split(separator: "\n") {
                 // start-end perms offset dev inode path
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -53,5 +55,20 @@ extension Environment {
             }
         }
         return nil
+    }
+
+    /// The whole text of a /proc file, read in blocks until read(2) returns 0.
+    static func readProcFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return n == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
+            bytes += block[0..<n]
+        }
     }
 }
