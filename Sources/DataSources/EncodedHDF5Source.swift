@@ -54,8 +54,7 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
 
     /// Whether the first HDF5 file of `path` (a list or a file) holds encoded images.
     public static func holdsEncodedImages(_ path: String, keys: DatasetKeys) -> Bool {
-        let isList = !(path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf"))
-        guard let first = isList ? (try? ListFile.read(path))?.first?.resolved : path,
+        guard let first = (try? ListFile.members(of: path))?.first?.path,
               (try? InputFile.requireRegular(first)) != nil,
               let file = try? File.open(first), let data = try? file.root.dataset(keys.data) else { return false }
         return data.holdsVariableLengthBytes || (file.root.contains("offsets") && data.shape.count == 1 && data.elementType == .uint8)
@@ -63,9 +62,7 @@ public final class EncodedHDF5Source: DataSource, FileBacked {
 
     public init(path: String, keys: DatasetKeys = .caffe, images options: ImageOptions = .standard) throws {
         name = path
-        let isList = !(path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf"))
-        let entries: [(String, String)] = isList
-            ? try ListFile.read(path).map { ($0.resolved, "\(path): line \($0.line): \($0.resolved)") } : [(path, path)]
+        let entries = try ListFile.members(of: path)
         let transform = options.transform
         do { try transform.check(channels: 3) } catch { throw DataSourceError(path, "\(error)") }
         var members: [Member] = []

@@ -116,13 +116,7 @@ public final class HDF5ListSource: DataSource, FileBacked, MappedReads {
         self.keys = keys
         self.decodePool = decodePool
         self.decodedCacheBytes = decodedCacheBytes
-        let isList = !(path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf"))
-        let entries: [(String, String)]  // (resolved path, how to name it in messages)
-        if isList {
-            entries = try ListFile.read(path).map { ($0.resolved, "\(path): line \($0.line): \($0.resolved)") }
-        } else {
-            entries = [(path, path)]
-        }
+        let entries = try ListFile.members(of: path)
         var members: [Member] = []
         var firstShape: [Int]? = nil
         var maxLabel: Float = -1

@@ -99,11 +99,7 @@ public struct HDF5SetWriter: DataSetWriter {
                 try file.close()
                 firstRow += size
             }
-            for (temporary, path) in zip(temporaries, paths) { try AtomicFile.commit(temporary, to: path) }
-            if destination.kind == .hdf5List {
-                let base = URL(fileURLWithPath: destination.path).deletingLastPathComponent().path
-                try ListFile.write(paths.map { String($0.dropFirst(base.count + 1)) }, to: destination.path, overwrite: options.overwrite)
-            }
+            try publish(temporaries, as: paths)
         } catch {
             for temporary in temporaries { AtomicFile.discard(temporary) }
             if let e = error as? HDF5Error { throw DataSourceError(e.file, e.description) }
@@ -288,16 +284,22 @@ extension HDF5SetWriter {
                 try label.close()
                 try file.close()
             }
-            for (temporary, path) in zip(temporaries, paths) { try AtomicFile.commit(temporary, to: path) }
-            if destination.kind == .hdf5List {
-                let base = URL(fileURLWithPath: destination.path).deletingLastPathComponent().path
-                try ListFile.write(paths.map { String($0.dropFirst(base.count + 1)) }, to: destination.path, overwrite: options.overwrite)
-            }
+            try publish(temporaries, as: paths)
         } catch {
             for temporary in temporaries { AtomicFile.discard(temporary) }
             if let e = error as? HDF5Error { throw DataSourceError(e.file, e.description) }
             throw error
         }
         return paths
+    }
+
+    /// Renames the finished files into place, then writes the list file naming them (last, so
+    /// a list never names a half-written file).
+    private func publish(_ temporaries: [String], as paths: [String]) throws {
+        for (temporary, path) in zip(temporaries, paths) { try AtomicFile.commit(temporary, to: path) }
+        if destination.kind == .hdf5List {
+            let base = URL(fileURLWithPath: destination.path).deletingLastPathComponent().path
+            try ListFile.write(paths.map { String($0.dropFirst(base.count + 1)) }, to: destination.path, overwrite: options.overwrite)
+        }
     }
 }

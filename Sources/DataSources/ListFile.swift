@@ -28,6 +28,18 @@ public enum ListFile {
         return entries
     }
 
+    /// The HDF5 files `path` names — a list file's entries, or a `.h5` / `.hdf5` / `.hdf`
+    /// file itself — each with how to name it in messages.
+    public static func members(of path: String) throws -> [(path: String, context: String)] {
+        guard !isHDF5File(path) else { return [(path, path)] }
+        return try read(path).map { ($0.resolved, "\(path): line \($0.line): \($0.resolved)") }
+    }
+
+    /// Whether `path` names one HDF5 file rather than a list.
+    public static func isHDF5File(_ path: String) -> Bool {
+        path.hasSuffix(".h5") || path.hasSuffix(".hdf5") || path.hasSuffix(".hdf")
+    }
+
     /// Writes a list file atomically (temporary name, then rename).
     public static func write(_ paths: [String], to path: String, overwrite: Bool = false) throws {
         let text = paths.joined(separator: "\n") + "\n"
